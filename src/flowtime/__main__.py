@@ -1,0 +1,3 @@
+from flowtime.cli.main import main
+
+main()
