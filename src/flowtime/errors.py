@@ -118,13 +118,10 @@ class ModelInvalid(Unprocessable):
 
     def __init__(self, problems: Iterable[Problem], *, message: str | None = None) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
-        errors = [p for p in self.problems if p.is_error]
         if message is None:
-            first = errors[0] if errors else None
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            message = f"Model is invalid: {first.message}{more}" if first else "Model is invalid."
-        code = errors[0].code if errors else type(self).code
-        super().__init__(message, code=code)
+            texts = [p.message for p in self.problems if p.is_error]
+            message = "; ".join(texts) if texts else "Model is invalid."
+        super().__init__(message)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -135,7 +132,6 @@ class ModelInvalid(Unprocessable):
             "error": self.message,
             "code": self.code,
             "errors": [p.to_dict() for p in self.problems if p.is_error],
-            "warnings": [p.to_dict() for p in self.problems if not p.is_error],
         }
 
 
