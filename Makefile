@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 start: $(BIN)/.installed
-	$(BIN)/flowtime start
+	$(BIN)/flowtime run examples/pipeline.yaml
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks
