@@ -1,0 +1,30 @@
+"""JSON-lines logs: one object per line with a stable eventId and structured fields."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from flowtime.logs import configure_logging, get_logger, log_event
+
+
+def test_event_is_one_json_line_with_id_and_fields() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    log_event(get_logger("capture"), "capture.completed", 2003, runId="run_1", files=3)
+    line = stream.getvalue().strip()
+    record = json.loads(line)
+    assert record["event"] == "capture.completed"
+    assert record["eventId"] == 2003
+    assert record["runId"] == "run_1" and record["files"] == 3
+    assert record["level"] == "info"
+    assert record["ts"].endswith("Z")
+    assert "\n" not in line
+
+
+def test_configure_is_idempotent() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=io.StringIO())
+    configure_logging(stream=stream)
+    log_event(get_logger(), "x", 1)
+    assert len(stream.getvalue().strip().splitlines()) == 1
