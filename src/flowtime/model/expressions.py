@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import string
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, cast
+
+from flowtime.errors import Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +34,12 @@ class Neg:
     pos: int
 
 
+BinaryOperator = Literal["+", "-", "*", "/"]
+
+
 @dataclass(frozen=True, slots=True)
 class BinOp:
-    op: Literal["+", "-", "*", "/"]
+    op: BinaryOperator
     left: Expr
     right: Expr
     pos: int
@@ -54,3 +63,511 @@ class Array:
 
 
 Expr = Number | Ref | Neg | BinOp | Call | Array
+
+
+# ------------------------------------------------------------------------------------------- functions
+
+FUNCTIONS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "MIN": (2, 2),
+        "MAX": (2, 2),
+        "CLAMP": (3, 3),
+        "SHIFT": (2, 2),
+        "CONV": (2, 2),
+        "MOD": (2, 2),
+        "FLOOR": (1, 1),
+        "CEIL": (1, 1),
+        "ROUND": (1, 1),
+        "ABS": (1, 1),
+        "SQRT": (1, 1),
+        "POW": (2, 2),
+        "STEP": (2, 2),
+        "PULSE": (1, 3),
+    }
+)
+"""Upper-cased function name -> (minimum, maximum) number of arguments (``model.md`` §7.3)."""
+
+_ARITY_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "SHIFT": "SHIFT function requires exactly 2 arguments: SHIFT(series, lag)",
+        "CONV": "CONV function requires exactly 2 arguments: CONV(series, [kernel...])",
+        "MOD": "MOD function requires exactly 2 arguments: MOD(value, divisor)",
+        "POW": "POW function requires exactly 2 arguments: POW(base, exponent)",
+        "MIN": "MIN function requires exactly 2 arguments",
+        "MAX": "MAX function requires exactly 2 arguments",
+        "CLAMP": "CLAMP function requires exactly 3 arguments: CLAMP(value, min, max)",
+        "STEP": "STEP function requires 2 arguments: STEP(value, threshold)",
+        "PULSE": "PULSE requires 1-3 arguments: PULSE(periodBins, phaseOffset?, amplitude?)",
+        **{
+            name: f"{name} function requires exactly 1 argument"
+            for name in ("FLOOR", "CEIL", "ROUND", "ABS", "SQRT")
+        },
+    }
+)
+
+_SHIFT_LAG_NOT_LITERAL = "SHIFT lag parameter must be a literal integer"
+_SHIFT_LAG_NEGATIVE = "SHIFT lag parameter must be a non-negative integer"
+_CONV_KERNEL = "CONV kernel argument must be an array literal (e.g., [0.0, 0.6, 0.3, 0.1])"
+_PULSE_PERIOD = "PULSE period must be a positive integer"
+_PULSE_PHASE = "PULSE phaseOffset must be a non-negative integer"
+_ARRAY_MISPLACED = "Array literals are only allowed as the kernel argument of CONV"
+
+
+# ---------------------------------------------------------------------------------------------- scanner
+
+_WHITESPACE = frozenset(" \t\r\n")
+_DIGITS = frozenset("0123456789")
+_IDENT_START = frozenset(string.ascii_letters + "_")
+_IDENT_CHARS = _IDENT_START | _DIGITS
+_PUNCTUATION = frozenset("+-*/(),[]")
+
+
+class _SyntaxError(Exception):
+    """Internal: the first syntax error, at a 0-based character position; never leaves this module."""
+
+    def __init__(self, position: int, detail: str) -> None:
+        super().__init__(detail)
+        self.position = position
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # "num", "ident", "end", or the punctuation character itself
+    pos: int
+    text: str
+    value: float = 0.0
+
+
+def _shown(char: str) -> str:
+    return char if char.isprintable() else repr(char)[1:-1]
+
+
+def _unexpected(token: _Token) -> _SyntaxError:
+    if token.kind == "end":
+        return _SyntaxError(token.pos, "Unexpected end of expression")
+    return _SyntaxError(token.pos, f"Unexpected character '{_shown(token.text[0])}'")
+
+
+class _Scanner:
+    """Produces tokens on demand, so the reported error is always the leftmost one."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.i = 0
+
+    def next(self) -> _Token:
+        text, n = self.text, len(self.text)
+        i = self.i
+        while i < n and text[i] in _WHITESPACE:
+            i += 1
+        if i >= n:
+            self.i = i
+            return _Token("end", i, "")
+        char = text[i]
+        if char in _PUNCTUATION:
+            self.i = i + 1
+            return _Token(char, i, char)
+        if char in _IDENT_START:
+            j = i + 1
+            while j < n and text[j] in _IDENT_CHARS:
+                j += 1
+            self.i = j
+            return _Token("ident", i, text[i:j])
+        if char in _DIGITS or (char == "." and i + 1 < n and text[i + 1] in _DIGITS):
+            return self._number(i)
+        raise _SyntaxError(i, f"Unexpected character '{_shown(char)}'")
+
+    def call_follows(self) -> bool:
+        """Consume a ``(`` that follows (after optional whitespace) the identifier just scanned."""
+        text, n = self.text, len(self.text)
+        i = self.i
+        while i < n and text[i] in _WHITESPACE:
+            i += 1
+        if i < n and text[i] == "(":
+            self.i = i + 1
+            return True
+        return False
+
+    def _number(self, start: int) -> _Token:
+        text, n = self.text, len(self.text)
+        j = start
+        while j < n and text[j] in _DIGITS:
+            j += 1
+        if j < n and text[j] == ".":
+            j += 1
+            if j >= n or text[j] not in _DIGITS:
+                raise _SyntaxError(j, "Expected digit after decimal point")
+            while j < n and text[j] in _DIGITS:
+                j += 1
+        if j < n and text[j] in "eE":
+            j += 1
+            if j < n and text[j] in "+-":
+                j += 1
+            if j >= n or text[j] not in _DIGITS:
+                raise _SyntaxError(start, f"Invalid number format: {text[start:j]}")
+            while j < n and text[j] in _DIGITS:
+                j += 1
+        literal = text[start:j]
+        value = float(literal)
+        if not math.isfinite(value):
+            raise _SyntaxError(start, f"Invalid number format: {literal}")
+        self.i = j
+        return _Token("num", start, literal, value)
+
+
+# ----------------------------------------------------------------------------------------------- parser
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+@dataclass(slots=True)
+class _Frame:
+    """An open construct on the parser stack: a pending operator, a parenthesis or a call."""
+
+    kind: Literal["neg", "bin", "paren", "call"]
+    pos: int
+    op: str = ""  # binary operator, or the upper-cased function name of a call
+    base: int = 0  # operand-stack height when a call opened: its arguments lie above it
+
+
+def _parse(text: str, max_depth: int) -> Expr:
+    """Operator-precedence parse of the §7.1 grammar with explicit stacks.
+
+    No Python recursion at all, so nesting is bounded only by ``max_depth`` (counted over open
+    parentheses, calls and unary minus signs), never by the interpreter's recursion limit.
+    """
+    scanner = _Scanner(text)
+    operands: list[Expr] = []
+    frames: list[_Frame] = []
+    depth = 0
+    expect_operand = True
+    comma_at: int | None = None  # position of the ',' just consumed inside a call
+
+    def open_level(pos: int) -> None:
+        nonlocal depth
+        if depth >= max_depth:
+            raise _SyntaxError(pos, f"Expression nesting exceeds the maximum depth of {max_depth}")
+        depth += 1
+
+    def reduce(min_precedence: int) -> None:
+        """Fold pending unary minus signs and binary operators binding at least ``min_precedence``."""
+        nonlocal depth
+        while frames:
+            top = frames[-1]
+            if top.kind == "neg":
+                depth -= 1
+                operands[-1] = Neg(operands[-1], top.pos)
+            elif top.kind == "bin" and _PRECEDENCE[top.op] >= min_precedence:
+                right = operands.pop()
+                operands[-1] = BinOp(cast(BinaryOperator, top.op), operands[-1], right, top.pos)
+            else:
+                return
+            frames.pop()
+
+    while True:
+        token = scanner.next()
+        kind = token.kind
+        if expect_operand:
+            after_comma, comma_at = comma_at, None
+            if kind == "-":
+                open_level(token.pos)
+                frames.append(_Frame("neg", token.pos))
+            elif kind == "num":
+                operands.append(Number(token.value, token.pos))
+                expect_operand = False
+            elif kind == "ident":
+                if scanner.call_follows():
+                    name = token.text.upper()
+                    open_level(scanner.i - 1)
+                    frames.append(_Frame("call", token.pos, name, len(operands)))
+                else:
+                    operands.append(Ref(token.text, token.pos))
+                    expect_operand = False
+            elif kind == "(":
+                open_level(token.pos)
+                frames.append(_Frame("paren", token.pos))
+            elif kind == "[":
+                operands.append(_array(scanner, token.pos))
+                expect_operand = False
+            elif kind == ")" and frames and frames[-1].kind == "call":
+                if after_comma is not None:
+                    raise _SyntaxError(after_comma, "Unexpected ',' before ')'")
+                call = frames.pop()
+                depth -= 1
+                operands.append(Call(call.op, (), call.pos))
+                expect_operand = False
+            else:
+                raise _unexpected(token)
+            continue
+
+        if kind in _PRECEDENCE:
+            reduce(_PRECEDENCE[kind])
+            frames.append(_Frame("bin", token.pos, kind))
+            expect_operand = True
+            continue
+        reduce(0)
+        enclosing = frames[-1] if frames else None
+        if enclosing is None:
+            if kind == "end":
+                return operands[0]
+            raise _unexpected(token)
+        if kind == ")":
+            frames.pop()
+            depth -= 1
+            if enclosing.kind == "call":
+                args = tuple(operands[enclosing.base :])
+                del operands[enclosing.base :]
+                operands.append(Call(enclosing.op, args, enclosing.pos))
+        elif kind == "," and enclosing.kind == "call":
+            comma_at = token.pos
+            expect_operand = True
+        elif enclosing.kind == "paren":
+            raise _SyntaxError(token.pos, "Expected ')'")
+        else:
+            raise _SyntaxError(token.pos, "Expected ',' or ')'")
+
+
+def _array(scanner: _Scanner, pos: int) -> Array:
+    """The rest of an array literal after its ``[``: signed number literals only."""
+    values: list[float] = []
+    token = scanner.next()
+    if token.kind == "]":
+        return Array((), pos)
+    while True:
+        negative = token.kind == "-"
+        if negative:
+            token = scanner.next()
+        if token.kind != "num":
+            raise _unexpected(token)
+        values.append(0.0 - token.value if negative else token.value)
+        token = scanner.next()
+        if token.kind == "]":
+            return Array(tuple(values), pos)
+        if token.kind != ",":
+            raise _SyntaxError(token.pos, "Expected ',' or ']'")
+        token = scanner.next()
+
+
+# ------------------------------------------------------------------------------------------- traversal
+
+
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def walk(ast: Expr) -> Iterator[Expr]:
+    """Every node, parents before children, in text order.
+
+    Iterative: chains such as ``a + b + c + …`` nest one ``BinOp`` per operator, so a 10,000-character
+    expression can be thousands of levels deep even though its bracket nesting is capped at 100.
+    """
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(_children(node)))
+
+
+def postorder(ast: Expr) -> Iterator[Expr]:
+    """Every node, children (left to right) before their parent: the order to compile with a value stack.
+
+    Iterative for the same reason as :func:`walk`; evaluators should use it rather than recursion.
+    """
+    stack: list[tuple[Expr, bool]] = [(ast, False)]
+    while stack:
+        node, expanded = stack.pop()
+        children = _children(node)
+        if expanded or not children:
+            yield node
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children))
+
+
+def _start(node: Expr) -> int:
+    """Position of the first character of ``node`` (a ``BinOp`` records its operator)."""
+    while isinstance(node, BinOp):
+        node = node.left
+    return node.pos
+
+
+def _literal(node: Expr) -> float | None:
+    """The value of a number literal, optionally negated (``-1``, ``--2``); None for anything else."""
+    negations = 0
+    while isinstance(node, Neg):
+        negations += 1
+        node = node.operand
+    if not isinstance(node, Number):
+        return None
+    value = node.value
+    for _ in range(negations):
+        value = 0.0 - value
+    return value
+
+
+def _literal_int(node: Expr) -> int | None:
+    value = _literal(node)
+    return int(value) if value is not None and value.is_integer() else None
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+
+def check_expression(
+    text: str, node_id: str, path: str, *, max_length: int = 10_000, max_depth: int = 100
+) -> tuple[Expr | None, list[Problem]]:
+    """Parse ``text`` and check its function calls; never raises for any input text.
+
+    Returns the AST (None when the text does not parse or is too long) and the problems in text order:
+    at most one ``expr_parse_error`` or ``limit_exceeded``, or any number of ``unknown_function``,
+    ``function_arity`` and ``invalid_argument``. The AST is returned despite function problems so that
+    references can still be checked (only a parse failure suppresses them, ``model.md`` §11).
+    """
+    if len(text) > max_length:
+        message = (
+            f"Node {node_id}: expression is {len(text)} characters long; the limit is {max_length} "
+            "characters (split it across several expr nodes)"
+        )
+        return None, [Problem("limit_exceeded", message, path=path, node_id=node_id, position=max_length)]
+    try:
+        ast = _parse(text, max_depth)
+    except _SyntaxError as exc:
+        message = (
+            f"Node {node_id}: error parsing expression '{text}': "
+            f"Parse error at position {exc.position}: {exc.detail}"
+        )
+        return None, [Problem("expr_parse_error", message, path=path, node_id=node_id, position=exc.position)]
+    return ast, _check_calls(ast, text, node_id, path)
+
+
+def _check_calls(ast: Expr, text: str, node_id: str, path: str) -> list[Problem]:
+    found: list[tuple[int, str, str]] = []  # (position, code, message)
+    stack: list[tuple[Expr, bool]] = [(ast, False)]  # (node, is the kernel argument of a CONV)
+    while stack:
+        node, is_kernel = stack.pop()
+        if isinstance(node, Array) and not is_kernel:
+            found.append((node.pos, "invalid_argument", _ARRAY_MISPLACED))
+        elif isinstance(node, Call):
+            found.extend(_call_problems(node, text))
+            stack.extend(
+                (arg, node.name == "CONV" and index == 1)
+                for index, arg in reversed(list(enumerate(node.args)))
+            )
+        else:
+            stack.extend((child, False) for child in reversed(_children(node)))
+    found.sort(key=lambda item: item[0])
+    return [
+        Problem(code, f"Node {node_id}: {message}", path=path, node_id=node_id, position=pos)
+        for pos, code, message in found
+    ]
+
+
+def _call_problems(call: Call, text: str) -> list[tuple[int, str, str]]:
+    """Arity and literal-argument problems of one call; arguments that are arrays are reported elsewhere."""
+    arity = FUNCTIONS.get(call.name)
+    if arity is None:
+        written = text[call.pos : call.pos + len(call.name)]
+        return [(call.pos, "unknown_function", f"Unknown function: {written}")]
+    low, high = arity
+    if not low <= len(call.args) <= high:
+        return [(call.pos, "function_arity", _ARITY_MESSAGES[call.name])]
+    rules: list[tuple[Expr, str | None, int, str]] = []  # (argument, not-literal message, minimum, message)
+    if call.name == "SHIFT":
+        rules.append((call.args[1], _SHIFT_LAG_NOT_LITERAL, 0, _SHIFT_LAG_NEGATIVE))
+    elif call.name == "PULSE":
+        rules.append((call.args[0], None, 1, _PULSE_PERIOD))
+        if len(call.args) > 1:
+            rules.append((call.args[1], None, 0, _PULSE_PHASE))
+    elif call.name == "CONV" and not isinstance(call.args[1], Array) and _literal(call.args[1]) is None:
+        return [(_start(call.args[1]), "invalid_argument", _CONV_KERNEL)]
+    problems = []
+    for arg, not_literal, minimum, message in rules:
+        if isinstance(arg, Array):
+            continue
+        value = _literal(arg)
+        if value is None:
+            problems.append((_start(arg), "invalid_argument", not_literal or message))
+        elif not value.is_integer() or value < minimum:
+            problems.append((_start(arg), "invalid_argument", message))
+    return problems
+
+
+# ------------------------------------------------------------------------------------------ references
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One occurrence of a node reference; ``lagged`` when inside the series argument of ``SHIFT(…, k≥1)``."""
+
+    name: str
+    pos: int
+    lagged: bool
+
+
+def references(ast: Expr) -> list[Reference]:
+    """Every reference occurrence in text order (``model.md`` §8.1)."""
+    found: list[Reference] = []
+    stack: list[tuple[Expr, bool]] = [(ast, False)]
+    while stack:
+        node, lagged = stack.pop()
+        if isinstance(node, Ref):
+            found.append(Reference(node.name, node.pos, lagged))
+        elif isinstance(node, Call) and node.name == "SHIFT" and len(node.args) == 2:
+            lag = _literal_int(node.args[1])
+            stack.append((node.args[1], lagged))
+            stack.append((node.args[0], lagged or (lag is not None and lag >= 1)))
+        else:
+            stack.extend((child, lagged) for child in reversed(_children(node)))
+    return found
+
+
+def self_shift_lags(ast: Expr, node_id: str) -> bool:
+    """True when ``ast`` contains ``SHIFT(<node_id>, k)`` with a bare self reference and literal ``k ≥ 1``.
+
+    Such a node needs an initial condition (``model.md`` §8.3).
+    """
+    for node in walk(ast):
+        if isinstance(node, Call) and node.name == "SHIFT" and len(node.args) == 2:
+            first, lag = node.args[0], _literal_int(node.args[1])
+            if isinstance(first, Ref) and first.name == node_id and lag is not None and lag >= 1:
+                return True
+    return False
+
+
+# ----------------------------------------------------------------------- arguments of validated calls
+
+
+def shift_lag(call: Call) -> int:
+    """The lag ``k`` of a validated ``SHIFT(x, k)``."""
+    lag = _literal_int(call.args[1]) if call.name == "SHIFT" and len(call.args) == 2 else None
+    if lag is None or lag < 0:
+        raise ValueError(f"not a validated SHIFT call: {call.name}(…) at position {call.pos}")
+    return lag
+
+
+def pulse_args(call: Call) -> tuple[int, int]:
+    """``(period, phase)`` of a validated ``PULSE(p[, ph[, amp]])``; the phase defaults to 0."""
+    period = _literal_int(call.args[0]) if call.name == "PULSE" and 1 <= len(call.args) <= 3 else None
+    phase = _literal_int(call.args[1]) if period is not None and len(call.args) > 1 else 0
+    if period is None or period < 1 or phase is None or phase < 0:
+        raise ValueError(f"not a validated PULSE call: {call.name}(…) at position {call.pos}")
+    return period, phase
+
+
+def conv_kernel(call: Call) -> tuple[float, ...]:
+    """The kernel of a validated ``CONV(x, kernel)``: the array values, or the one number literal."""
+    if call.name == "CONV" and len(call.args) == 2:
+        kernel = call.args[1]
+        if isinstance(kernel, Array):
+            return kernel.values
+        value = _literal(kernel)
+        if value is not None:
+            return (value,)
+    raise ValueError(f"not a validated CONV call: {call.name}(…) at position {call.pos}")
