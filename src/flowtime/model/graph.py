@@ -69,12 +69,13 @@ def plan(columns: Sequence[tuple[str, Sequence[Dependency]]]) -> tuple[tuple[Com
     # Same-bin edges inside feedback groups, each list of dependents in position order.
     inner_dependents: defaultdict[int, list[int]] = defaultdict(list)
     inner_waiting = [0] * n
-    for group in members:
+    for c, group in enumerate(members):
         if len(group) > 1:
             for i in group:
                 for j in same_bin[i]:
-                    inner_dependents[j].append(i)
-                    inner_waiting[i] += 1
+                    if component_of[j] == c:
+                        inner_dependents[j].append(i)
+                        inner_waiting[i] += 1
 
     ordered: list[Component] = []
     suspects = [i for i in range(n) if same_bin_self[i]]  # columns that may lie on a same-bin cycle
