@@ -1,4 +1,4 @@
-"""Expression text -> AST (``model.md`` §7), with 0-based character positions for problems."""
+"""The expression language (``model.md`` §7): text to AST with positions, call checks, reference analysis."""
 
 from __future__ import annotations
 
