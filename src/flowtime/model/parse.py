@@ -1,0 +1,380 @@
+"""Model text -> plain Python values under YAML 1.2 core-schema rules, with the line of every node kept."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from flowtime.errors import Problem
+from flowtime.model.limits import DEFAULT_LIMITS, Limits
+
+try:  # libyaml's event parser; the pure-Python one is a slow but equivalent fallback
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Parser  # type: ignore[assignment]
+
+Loc = tuple[str | int, ...]
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCT = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_STR_TAGS = frozenset({"!", "tag:yaml.org,2002:str"})
+_NUMBER_START = frozenset("0123456789+-.")
+
+_MAX_ALIAS_EXPANSION = 1_000_000
+
+
+def resolve_plain(text: str) -> Any:
+    """Resolve an untagged plain scalar as the YAML 1.2 core schema does (``yes``/``on`` stay strings)."""
+    first = text[:1]
+    if first in _NUMBER_START:
+        if _INT.fullmatch(text):
+            try:
+                return int(text)
+            except ValueError:  # more digits than Python converts; a huge integer is +-inf as a double
+                return float(text)
+        if _FLOAT.fullmatch(text):
+            return float(text)
+        if _OCT.fullmatch(text):
+            return int(text[2:], 8)
+        if _HEX.fullmatch(text):
+            return int(text[2:], 16)
+        if _INF.fullmatch(text):
+            return float("-inf") if first == "-" else float("inf")
+        if _NAN.fullmatch(text):
+            return float("nan")
+        return text
+    if text in _NULLS:
+        return None
+    if first in "tTfF":
+        return _BOOLS.get(text, text)
+    return text
+
+
+class SourceMap:
+    """Lines (1-based) of mapping keys, values and sequence items, and the source text of non-string
+    scalars in mappings (the spec converts them to strings "using their source text": ``id: 1.50``)."""
+
+    __slots__ = ("_maps", "_root", "_seqs")
+
+    def __init__(
+        self,
+        root: Any = None,
+        maps: dict[int, tuple[int, dict[str, tuple[int, int, str | None]]]] | None = None,
+        seqs: dict[int, tuple[int, list[int]]] | None = None,
+    ) -> None:
+        self._root = root  # keeps every container alive, so the id() keys stay valid
+        self._maps = maps or {}
+        self._seqs = seqs or {}
+
+    def line_of(self, loc: Loc, *, key: bool = False) -> int | None:
+        """Line of the node at ``loc`` (of its key when ``key``); for a missing node, of its container."""
+        node = self._root
+        entry = self._maps.get(id(node)) or self._seqs.get(id(node))
+        line = entry[0] if entry is not None else None
+        last = len(loc) - 1
+        for i, step in enumerate(loc):
+            if isinstance(node, dict) and isinstance(step, str):
+                mapping = self._maps.get(id(node))
+                info = mapping[1].get(step) if mapping is not None else None
+                if info is None:
+                    return line
+                line = info[0] if key and i == last else info[1]
+            elif isinstance(node, list) and isinstance(step, int):
+                seq = self._seqs.get(id(node))
+                if seq is None or not 0 <= step < len(seq[1]):
+                    return line
+                line = seq[1][step]
+            else:
+                return line
+            node = node[step]
+        return line
+
+    def text_of(self, loc: Loc) -> str | None:
+        """Source text of the non-string scalar mapping value at ``loc``, when recorded."""
+        if not loc or not isinstance(loc[-1], str):
+            return None
+        node = self._root
+        for step in loc[:-1]:
+            try:
+                node = node[step]
+            except (KeyError, IndexError, TypeError):
+                return None
+        mapping = self._maps.get(id(node)) if isinstance(node, dict) else None
+        info = mapping[1].get(loc[-1]) if mapping is not None else None
+        return info[2] if info is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed model document. ``root`` is None when the text could not be parsed (see ``problems``)."""
+
+    root: Any
+    source: SourceMap
+    problems: tuple[Problem, ...] = field(default=())
+
+
+def parse_document(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Parse model text into plain values (dict, list, str, int, float, bool, None).
+
+    Every mapping key is a string (its source text). Problems: ``limit_exceeded`` for oversized input
+    (checked before decoding), ``yaml_empty``, ``yaml_syntax`` (with line and column; also several documents,
+    bad UTF-8, too deep nesting, undefined or exploding aliases) and ``duplicate_key`` (the document is still
+    returned).
+    """
+    size_problem = _check_size(text, limits.max_input_bytes)
+    if size_problem is not None:
+        return _failed(size_problem)
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = bytes(text[: exc.start]).count(b"\n") + 1
+            return _failed(_syntax(f"input is not valid UTF-8 (byte {exc.start}) at line {line}", line))
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        return _failed(Problem("yaml_empty", "Model YAML cannot be null or empty"))
+    composer = _Composer(text, limits.max_yaml_depth)
+    try:
+        root = composer.compose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        detail = ", ".join(str(p) for p in (exc.context, exc.problem) if p)
+        return _failed(_syntax_at(detail or "malformed YAML", mark.line + 1, mark.column + 1))
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        reason = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        return _failed(_syntax_at(reason, line, column))
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml raises the marked kinds above
+        return _failed(_syntax(str(exc).splitlines()[0], None))
+    if root is None:
+        return _failed(Problem("yaml_empty", "Model YAML cannot be null or empty"))
+    return Document(root, composer.source, tuple(composer.problems))
+
+
+def format_path(loc: Sequence[str | int]) -> str:
+    """``("nodes", 2, "expr")`` -> ``nodes[2].expr``."""
+    out: list[str] = []
+    for step in loc:
+        if isinstance(step, int):
+            out.append(f"[{step}]")
+        else:
+            out.append(f".{step}" if out else step)
+    return "".join(out)
+
+
+def _check_size(text: str | bytes, max_bytes: int) -> Problem | None:
+    if isinstance(text, str):
+        # a character is 1-4 UTF-8 bytes: only encode when the character count leaves doubt
+        size = len(text) if len(text) > max_bytes or len(text) * 4 <= max_bytes else _utf8_len(text)
+    else:
+        size = len(text)
+    if size <= max_bytes:
+        return None
+    return Problem("limit_exceeded", f"Model input is {size} bytes; the maximum is {max_bytes} bytes")
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _failed(problem: Problem) -> Document:
+    return Document(None, SourceMap(None), (problem,))
+
+
+def _syntax(detail: str, line: int | None) -> Problem:
+    return Problem("yaml_syntax", f"Invalid YAML syntax: {detail}", line=line)
+
+
+def _syntax_at(detail: str, line: int, column: int) -> Problem:
+    return _syntax(f"{detail} at line {line}, column {column}", line)
+
+
+class _Frame:
+    """A mapping or sequence under construction."""
+
+    __slots__ = ("anchor", "container", "entries", "is_map", "key", "key_line", "line", "lines", "start")
+
+    def __init__(self, is_map: bool, line: int, anchor: str | None, start: int) -> None:
+        self.is_map = is_map
+        self.line = line
+        self.anchor = anchor
+        self.start = start  # node counter when the frame opened: gives the subtree size for aliases
+        self.container: dict[str, Any] | list[Any] = {} if is_map else []
+        self.entries: dict[str, tuple[int, int, str | None]] = {}
+        self.lines: list[int] = []
+        self.key: str | _Skip | None = None
+        self.key_line = 0
+
+
+class _Skip:
+    """Marks a mapping entry whose key was rejected (duplicate, not a scalar): its value is dropped."""
+
+
+_SKIP = _Skip()
+
+
+class _Composer:
+    """Builds values straight from libyaml events: no intermediate node tree and no recursion, so deeply
+    nested or alias-bombed input fails cleanly instead of exhausting the C stack or memory."""
+
+    def __init__(self, text: str, max_depth: int) -> None:
+        self._parser = _Parser(text)
+        self._max_depth = max_depth
+        self.problems: list[Problem] = []
+        self._maps: dict[int, tuple[int, dict[str, tuple[int, int, str | None]]]] = {}
+        self._seqs: dict[int, tuple[int, list[int]]] = {}
+        self._anchors: dict[str, tuple[Any, int, str | None]] = {}  # value, subtree size, scalar text
+        self._open: set[str] = set()
+        self._nodes = 0  # nodes built, aliases counted with their full size
+        self._expanded = 0  # the part of _nodes that aliases contributed
+        self.source = SourceMap()
+
+    def compose(self) -> Any:
+        parser = self._parser
+        try:
+            parser.get_event()  # StreamStart
+            if isinstance(parser.peek_event(), yaml.StreamEndEvent):
+                return None
+            parser.get_event()  # DocumentStart
+            root = self._document()
+            parser.get_event()  # DocumentEnd
+            extra = parser.get_event()
+            if not isinstance(extra, yaml.StreamEndEvent):
+                raise yaml.MarkedYAMLError(
+                    problem="expected a single document in the stream but found another document",
+                    problem_mark=extra.start_mark,
+                )
+        finally:
+            parser.dispose()
+        self.source = SourceMap(root, self._maps, self._seqs)
+        return root
+
+    def _document(self) -> Any:
+        parser = self._parser
+        stack: list[_Frame] = []
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        while True:
+            event = parser.get_event()
+            cls = event.__class__
+            text: str | None = None
+            if cls is scalar_event:
+                self._nodes += 1
+                value, text = _scalar(event)
+                line = event.start_mark.line + 1
+                if event.anchor is not None:
+                    self._anchors[event.anchor] = (value, 1, text)
+            elif cls is mapping_start or cls is sequence_start:
+                if len(stack) >= self._max_depth:
+                    raise yaml.MarkedYAMLError(
+                        problem=f"nesting deeper than {self._max_depth} levels", problem_mark=event.start_mark
+                    )
+                if event.anchor is not None:
+                    self._open.add(event.anchor)
+                stack.append(
+                    _Frame(cls is mapping_start, event.start_mark.line + 1, event.anchor, self._nodes)
+                )
+                continue
+            elif cls is alias_event:
+                value, line, text = self._alias(event)
+            else:  # MappingEnd / SequenceEnd
+                value, line = self._close(stack.pop())
+            if not stack:
+                return value
+            parent = stack[-1]
+            if not parent.is_map:
+                parent.container.append(value)  # type: ignore[union-attr]
+                parent.lines.append(line)
+            elif parent.key is None:
+                self._set_key(stack, parent, value, text, line)
+            else:
+                key, parent.key = parent.key, None
+                if isinstance(key, str):
+                    parent.container[key] = value  # type: ignore[call-overload]
+                    parent.entries[key] = (parent.key_line, line, text)
+
+    def _close(self, frame: _Frame) -> tuple[Any, int]:
+        self._nodes += 1
+        value = frame.container
+        if frame.is_map:
+            self._maps[id(value)] = (frame.line, frame.entries)
+        else:
+            self._seqs[id(value)] = (frame.line, frame.lines)
+        if frame.anchor is not None:
+            self._open.discard(frame.anchor)
+            self._anchors[frame.anchor] = (value, self._nodes - frame.start, None)
+        return value, frame.line
+
+    def _set_key(self, stack: list[_Frame], frame: _Frame, value: Any, text: str | None, line: int) -> None:
+        frame.key_line = line
+        frame.key = _SKIP
+        if isinstance(value, dict | list):
+            path = format_path(_stack_loc(stack))
+            self.problems.append(
+                Problem(
+                    "invalid_type", f"{path or 'root'} keys must be scalars", path=path or None, line=line
+                )
+            )
+            return
+        key = value if isinstance(value, str) else (text or "")
+        if key in frame.entries:
+            path = format_path((*_stack_loc(stack), key))
+            self.problems.append(
+                Problem("duplicate_key", f"Duplicate key '{key}' at {path}", path=path, line=line)
+            )
+            return
+        frame.key = key
+
+    def _alias(self, event: yaml.AliasEvent) -> tuple[Any, int, str | None]:
+        name, mark = event.anchor, event.start_mark
+        if name in self._open:
+            raise yaml.MarkedYAMLError(problem=f"recursive alias '*{name}'", problem_mark=mark)
+        if name not in self._anchors:
+            raise yaml.MarkedYAMLError(problem=f"found undefined alias '*{name}'", problem_mark=mark)
+        value, size, text = self._anchors[name]
+        self._expanded += size
+        self._nodes += size
+        budget = max(_MAX_ALIAS_EXPANSION, self._nodes - self._expanded)
+        if self._expanded > budget:
+            raise yaml.MarkedYAMLError(
+                problem=f"aliases expand to more than {budget} nodes", problem_mark=mark
+            )
+        return value, mark.line + 1, text
+
+
+def _scalar(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
+    """The value of a scalar and, when it is not a string, its source text."""
+    raw: str = event.value
+    if event.tag in _STR_TAGS or (event.style and event.tag is None):
+        return raw, None  # quoted, block or !!str: always a string
+    value = resolve_plain(raw)
+    return value, (None if value.__class__ is str else raw)
+
+
+def _stack_loc(stack: list[_Frame]) -> Loc:
+    """Location of the innermost open container, from the keys and indexes of its ancestors."""
+    loc: list[str | int] = []
+    for parent in stack[:-1]:
+        if parent.is_map:
+            loc.append(parent.key if isinstance(parent.key, str) else "?")
+        else:
+            loc.append(len(parent.container))
+    return tuple(loc)
+
+
+__all__ = ["Document", "Loc", "SourceMap", "format_path", "parse_document", "resolve_plain"]
