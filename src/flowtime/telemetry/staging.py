@@ -1,0 +1,97 @@
+"""Staged, fsynced bundle writes committed by atomic renames with ``manifest.json`` last (§3.3–§3.4)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from flowtime.errors import WriteFailed
+from flowtime.model import is_inside
+from flowtime.telemetry.manifest import MANIFEST_NAME
+
+STAGING_PREFIX = ".tmp-capture-"
+
+
+def staging_parent(target: Path, roots: Sequence[Path]) -> Path:
+    """Where the staging directory goes: the first root that contains ``target`` (same file system as the
+    final rename), else the target's parent directory."""
+    for root in roots:
+        if is_inside(target, [root]):
+            return Path(root)
+    return target.parent
+
+
+def fsync_directory(path: Path) -> None:
+    """Persist a directory's entries (renames, new files) on POSIX file systems."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Staging:
+    """A ``.tmp-capture-<16 hex>`` directory that collects a bundle's files before they become visible.
+
+    Used as a context manager: leaving the block without ``commit`` removes the directory, so a failed
+    capture leaves nothing behind.
+    """
+
+    def __init__(self, parent: Path) -> None:
+        parent.mkdir(parents=True, exist_ok=True)
+        self.path = parent / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
+        self.path.mkdir()
+        self.names: list[str] = []
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.discard()
+
+    def write(self, name: str, data: bytes | Iterable[bytes]) -> None:
+        """Write (and fsync) one file; ``data`` may be bytes or chunks."""
+        with (self.path / name).open("wb") as stream:
+            if isinstance(data, bytes | bytearray):
+                stream.write(data)
+            else:
+                for chunk in data:
+                    stream.write(chunk)
+            stream.flush()
+            os.fsync(stream.fileno())
+        self.names.append(name)
+
+    def commit(self, target: Path, *, overwrite: bool, keep: Iterable[str] = ()) -> None:
+        """Move the staged files into ``target``, ``manifest.json`` last, then remove the staging directory.
+
+        With ``overwrite`` every regular, non-dot file of ``target`` except those named in ``keep`` is
+        deleted first; sub-directories are never touched.
+        """
+        try:
+            fsync_directory(self.path)
+            target.mkdir(parents=True, exist_ok=True)
+            if overwrite:
+                kept = set(keep)
+                for entry in target.iterdir():
+                    if entry.name.startswith(".") or entry.name in kept or entry.is_symlink():
+                        continue
+                    if entry.is_file():
+                        entry.unlink()
+            ordered = [n for n in self.names if n != MANIFEST_NAME] + [
+                n for n in self.names if n == MANIFEST_NAME
+            ]
+            for name in ordered:
+                os.replace(self.path / name, target / name)
+            fsync_directory(target)
+        except OSError as exc:
+            raise WriteFailed(f"Capture could not be written: {exc.strerror or exc}.") from exc
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
