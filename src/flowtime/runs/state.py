@@ -1,0 +1,617 @@
+"""Time-travel state of a stored run: per-node series, derived metrics and warnings (``api.md`` §6)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from flowtime.artifacts import series_id
+from flowtime.errors import (
+    Conflict,
+    FlowTimeError,
+    InvalidInput,
+    ModelInvalid,
+    NotFound,
+    Problem,
+    Unprocessable,
+)
+from flowtime.logs import get_logger, log_event
+from flowtime.model import (
+    ConstColumn,
+    Model,
+    TopologyNode,
+    is_inside,
+    load_model,
+    read_series_csv,
+    resolve_uri,
+    snake,
+)
+from flowtime.runs.details import (
+    INDEX_FILE,
+    StoredRun,
+    Unreadable,
+    capture_warning,
+    file_references,
+    metadata_block,
+    model_file,
+    open_stored_run,
+    read_json_object,
+    run_warnings,
+)
+from flowtime.runs.wire import bin_times, grid_time_text, parse_instant, wire_number, wire_series
+
+FloatArray = npt.NDArray[np.float64]
+
+_LOG = get_logger("state")
+# Semantic key, label in mode-validation messages (api.md §6.3), in metric order.
+SEMANTICS: tuple[tuple[str, str], ...] = (
+    ("arrivals", "arrivals"),
+    ("served", "served"),
+    ("errors", "errors"),
+    ("externalDemand", "external_demand"),
+    ("queueDepth", "queue"),
+    ("capacity", "capacity"),
+)
+_QUEUE_KINDS = frozenset({"queue", "dlq", "serviceWithBuffer"})
+_PARSE_CODES = frozenset({"yaml_syntax", "yaml_empty", "limit_exceeded"})
+
+
+class ModelMetadataInvalid(Conflict):
+    """The stored model no longer validates; carries the ``model.md`` problems."""
+
+    code = "model_metadata_invalid"
+
+    def __init__(self, message: str, problems: Sequence[Problem]) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, "errors": [p.to_dict() for p in self.problems]}
+
+
+@dataclass(slots=True)
+class NodeState:
+    """One topology node's resolved series over the whole grid and what its answer reports."""
+
+    node: TopologyNode
+    series: dict[str, FloatArray] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    missing_bins: list[tuple[str, list[int]]] = field(default_factory=list)
+    capture_warnings: list[dict[str, Any]] = field(default_factory=list)
+    mode_warning: dict[str, Any] | None = None
+    derived: Derived | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.node.declared_kind or "service"
+
+    @property
+    def has_queue(self) -> bool:
+        return "queueDepth" in self.series
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """§6.3 warning, then ``telemetry_bins_missing`` (capture warnings are filtered per query)."""
+        out = [self.mode_warning] if self.mode_warning else []
+        for value, bins in self.missing_bins:
+            out.append(
+                {
+                    "code": "telemetry_bins_missing",
+                    "message": f"Telemetry source '{value}' has no rows for {len(bins)} bins; "
+                    "they read as 0.",
+                    "severity": "warning",
+                    "nodeId": self.node.id,
+                    "bins": bins,
+                }
+            )
+        return out
+
+
+@dataclass(slots=True)
+class RunState:
+    """A run loaded for state queries; independent of the requested bins, so it can be cached."""
+
+    stored: StoredRun
+    model: Model
+    nodes: list[NodeState]
+    top_warnings: list[dict[str, Any]]
+    capture_warnings: list[dict[str, Any]]
+    resolved: bool
+    mode_error: FlowTimeError | None
+
+    @property
+    def run_id(self) -> str:
+        return self.stored.run_id
+
+    @property
+    def mode(self) -> str:
+        return self.stored.mode
+
+    @property
+    def bins(self) -> int:
+        return self.model.grid.bins
+
+    @property
+    def start(self) -> datetime | None:
+        return _grid_start(self.model)
+
+    def metadata(self) -> dict[str, Any]:
+        return metadata_block(self.stored, resolved=self.resolved, full=False)
+
+
+def load_run_state(run_dir: Path, run_id: str, *, allowed_roots: Sequence[Path]) -> RunState:
+    """Load a run for state queries, raising the errors of ``api.md`` §6.1 in their order."""
+    if not run_dir.is_dir() or not (run_dir / "run.json").is_file():
+        raise NotFound(f"Run '{run_id}' not found.", code="run_not_found", location=run_id)
+    path = model_file(run_dir)
+    if path is None:
+        raise NotFound(
+            f"Required artifact missing for run '{run_id}': model.yaml.",
+            code="artifact_missing",
+            location=run_id,
+        )
+    model = _load_model(path, run_dir, run_id, allowed_roots)
+    if model.topology is None or not model.topology.nodes:
+        raise Unprocessable(
+            f"Run '{run_id}' does not include topology information required for state queries.",
+            code="topology_missing",
+            location=run_id,
+        )
+    try:
+        stored = open_stored_run(run_dir, run_id, with_model=True)
+    except Unreadable as exc:
+        raise _incomplete(run_id, f"{exc} is unreadable") from None
+    _check_metadata(stored)
+    index = _series_index(run_dir)
+    nodes = [_resolve_node(n, model, stored, index, allowed_roots) for n in model.topology.nodes]
+    telemetry = stored.mode == "telemetry"
+    node_ids = {n.node.id for n in nodes}
+    top_capture: list[dict[str, Any]] = []
+    if telemetry:
+        by_node = {n.node.id: n for n in nodes}
+        for warning in stored.capture_warnings():
+            item = capture_warning(warning, with_bins=True)
+            if item["nodeId"] in node_ids:
+                by_node[item["nodeId"]].capture_warnings.append(item)
+            else:
+                top_capture.append(item)
+    top = run_warnings(stored)
+    has_file_refs = bool(file_references(stored.model_root))
+    mode_error: FlowTimeError | None = None
+    if telemetry:
+        for n in nodes:
+            n.mode_warning = _telemetry_warning(n)
+        if any(n.unresolved for n in nodes):
+            top.append(_top_warning("One or more telemetry sources could not be resolved for this run."))
+        elif not has_file_refs:
+            top.append(_top_warning("Telemetry mode run resolved no telemetry sources."))
+        resolved = has_file_refs and not any(n.unresolved for n in nodes)
+    else:
+        mode_error = _simulation_error(nodes, model.grid.bins)
+        resolved = True
+    for n in nodes:
+        n.derived = _derive(n, model)
+    return RunState(stored, model, nodes, top, top_capture, resolved, mode_error)
+
+
+def snapshot(state: RunState, bin_index: int) -> dict[str, Any]:
+    """The ``/state`` answer for one bin (``api.md`` §6.5)."""
+    if not 0 <= bin_index < state.bins:
+        raise InvalidInput(
+            f"binIndex must be between 0 and {state.bins - 1}.", code="bin_out_of_range", location="binIndex"
+        )
+    if state.mode_error is not None:
+        raise state.mode_error
+    minutes = state.model.grid.bin_minutes
+    start = state.start
+    begin = start + timedelta(minutes=minutes * bin_index) if start else None
+    nodes = [_snapshot_node(n, bin_index) for n in state.nodes]
+    warnings = state.top_warnings + _capture_at(state.capture_warnings, bin_index, bin_index, cut=False)
+    body = {
+        "metadata": state.metadata(),
+        "bin": {
+            "index": bin_index,
+            "startUtc": grid_time_text(begin) if begin else None,
+            "endUtc": grid_time_text(begin + timedelta(minutes=minutes)) if begin else None,
+            "durationMinutes": minutes,
+        },
+        "nodes": nodes,
+        "warnings": warnings,
+    }
+    log_event(
+        _LOG,
+        "StateSnapshotObservability",
+        3001,
+        runId=state.run_id,
+        mode=state.mode,
+        binIndex=bin_index,
+        totalBins=state.bins,
+        nodeCount=len(nodes),
+        warningCount=len(warnings) + sum(len(n["telemetry"]["warnings"]) for n in nodes),
+    )
+    return body
+
+
+def window(state: RunState, start_bin: int, end_bin: int, *, max_bins: int) -> dict[str, Any]:
+    """The ``/state_window`` answer for bins ``start_bin..end_bin`` inclusive (``api.md`` §6.6)."""
+    if state.mode_error is not None:
+        raise state.mode_error
+    last = state.bins - 1
+    for name, value in (("startBin", start_bin), ("endBin", end_bin)):
+        if not 0 <= value <= last:
+            raise InvalidInput(
+                f"{name} must be between 0 and {last}.", code="bin_out_of_range", location=name
+            )
+    if end_bin < start_bin:
+        raise InvalidInput("endBin must be greater than or equal to startBin.", code="invalid_query")
+    count = end_bin - start_bin + 1
+    if count > max_bins:
+        raise InvalidInput(
+            f"Requested bin range {count} exceeds maximum supported window size of {max_bins}.",
+            code="window_too_large",
+        )
+    start = state.start
+    if start is None:
+        raise Conflict(
+            "Run is missing window.startTimeUtc required for time-travel responses.",
+            code="start_time_missing",
+        )
+    body = {
+        "metadata": state.metadata(),
+        "window": {"startBin": start_bin, "endBin": end_bin, "binCount": count},
+        "timestampsUtc": bin_times(start, state.model.grid.bin_minutes, range(start_bin, end_bin + 1)),
+        "nodes": [_window_node(n, start_bin, end_bin) for n in state.nodes],
+        "warnings": state.top_warnings + _capture_at(state.capture_warnings, start_bin, end_bin, cut=True),
+    }
+    log_event(
+        _LOG,
+        "StateWindowObservability",
+        3002,
+        runId=state.run_id,
+        mode=state.mode,
+        startBin=start_bin,
+        endBin=end_bin,
+        requestedBins=count,
+        totalBins=state.bins,
+    )
+    return body
+
+
+# ----------------------------------------------------------------------------------------------- loading
+
+
+def _load_model(path: Path, run_dir: Path, run_id: str, roots: Sequence[Path]) -> Model:
+    """The stored model, validated without reading its source files (their content is not at stake here)."""
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    try:
+        return load_model(text, model_dir=run_dir / "model", allowed_roots=roots)
+    except ModelInvalid as exc:
+        errors = exc.errors or exc.problems
+        parse = next((p for p in errors if p.code in _PARSE_CODES), None)
+        if parse is not None:
+            raise Conflict(
+                f"Model for run '{run_id}' could not be parsed: {parse.message}", code="model_parse_error"
+            ) from None
+        first = errors[0].message if errors else exc.message
+        raise ModelMetadataInvalid(f"Model metadata for run '{run_id}' is invalid: {first}", errors) from None
+
+
+def _check_metadata(stored: StoredRun) -> None:
+    if stored.metadata is None:
+        raise _incomplete(stored.run_id, "model/metadata.json is missing")
+    if not stored.metadata.get("templateId"):
+        raise _incomplete(stored.run_id, "templateId is missing")
+    expected = stored.run.get("modelHash")
+    reported = stored.metadata.get("modelHash")
+    both = isinstance(expected, str) and isinstance(reported, str) and expected and reported
+    if both and expected.lower() != reported.lower():  # type: ignore[union-attr]
+        raise Conflict(
+            f"Provenance hash mismatch for run '{stored.run_id}'. Expected '{expected}' but storage "
+            f"reported '{reported}'.",
+            code="provenance_mismatch",
+        )
+
+
+def _incomplete(run_id: str, what: str) -> Conflict:
+    return Conflict(
+        f"Manifest metadata for run '{run_id}' is incomplete: {what}.", code="manifest_incomplete"
+    )
+
+
+def _series_index(run_dir: Path) -> dict[str, str]:
+    """Series id -> bundle-relative path from index.json (empty when missing or unreadable)."""
+    try:
+        index = read_json_object(run_dir / INDEX_FILE)
+    except Unreadable:
+        return {}
+    entries = (index or {}).get("series")
+    out: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("id"), str)
+            and isinstance(entry.get("path"), str)
+        ):
+            out.setdefault(entry["id"], entry["path"])
+    return out
+
+
+def _series_file(run_dir: Path, index: Mapping[str, str], column: str) -> tuple[str, Path | None]:
+    """The run's CSV of ``column``: via index.json, else ``series/<seriesId>.csv``; never outside the run."""
+    sid = series_id(column)
+    for relative in (index.get(sid), f"series/{sid}.csv"):
+        if relative is None:
+            continue
+        path = run_dir / relative
+        if is_inside(path, [run_dir]) and path.is_file():
+            return sid, path
+    return sid, None
+
+
+def _resolve_node(
+    node: TopologyNode,
+    model: Model,
+    stored: StoredRun,
+    index: Mapping[str, str],
+    roots: Sequence[Path],
+) -> NodeState:
+    """Every semantic of the node resolved to a series (``api.md`` §6.2)."""
+    state = NodeState(node)
+    telemetry = stored.mode == "telemetry"
+    refs = node.semantics.refs()
+    if node.kind in _QUEUE_KINDS and "queueDepth" not in refs:
+        column = node.queue_column or f"{snake(node.id)}_queue"
+        _, path = _series_file(stored.directory, index, column)
+        if path is not None:
+            refs["queueDepth"] = column
+    columns = {c.id: c for c in model.columns}
+    bins = model.grid.bins
+    for key, _label in SEMANTICS:
+        value = refs.get(key)
+        if value is None:
+            continue
+        path, source = None, None
+        if value[:5].lower() == "file:":
+            try:
+                path = Path(resolve_uri(value, model_dir=stored.directory / "model", allowed_roots=roots))
+                source = value
+            except FlowTimeError:
+                path = None
+        elif value in columns:
+            sid, path = _series_file(stored.directory, index, value)
+            column = columns[value]
+            const_source = column.source if isinstance(column, ConstColumn) else None
+            source = const_source if const_source and const_source[:5].lower() == "file:" else f"series:{sid}"
+        if path is not None and path.is_file():
+            try:
+                read = read_series_csv(path, bins, "lenient")
+            except FlowTimeError as exc:
+                if not telemetry:
+                    raise FlowTimeError(
+                        f"Failed to load data for node '{node.id}' in run '{stored.run_id}': {exc.message}",
+                        code="node_load_failed",
+                    ) from None
+                path = None
+            else:
+                state.series[key] = np.asarray(read.values, dtype=np.float64)
+                if source is not None and source not in state.sources:
+                    state.sources.append(source)
+                if telemetry and read.absent:
+                    state.missing_bins.append((value, sorted(read.absent)))
+                continue
+        if telemetry:
+            state.series[key] = np.zeros(bins)
+            state.unresolved.append(key)
+            log_event(
+                _LOG,
+                "StateTelemetrySourceMissing",
+                3003,
+                level=logging.WARNING,
+                runId=stored.run_id,
+                nodeId=node.id,
+                semantic=key,
+                message=f"Telemetry source missing for node {node.id} in run {stored.run_id}",
+            )
+    return state
+
+
+# ----------------------------------------------------------------------------------------- validation
+
+
+def _simulation_error(nodes: Sequence[NodeState], bins: int) -> FlowTimeError | None:
+    """The first node (topology order) lacking a valid required series (``api.md`` §6.3)."""
+    for n in nodes:
+        required = ["arrivals"]
+        if n.node.kind == "service":
+            required.append("served")
+        if n.node.kind in _QUEUE_KINDS:
+            required.append("queueDepth")
+        labels = dict(SEMANTICS)
+        labels["queueDepth"] = "queue"
+        present = {k: n.series[k] for k in required if k in n.series and len(n.series[k]) == bins}
+        invalid = [labels[k] for k, v in present.items() if not np.isfinite(v).all()]
+        if invalid:
+            return Unprocessable(
+                f"Node '{n.node.id}' contains invalid values for {', '.join(invalid)} in simulation mode.",
+                code="mode_validation_failed",
+            )
+        missing = [labels[k] for k in required if k not in present]
+        if missing:
+            return Unprocessable(
+                f"Node '{n.node.id}' is missing required {', '.join(missing)} series for simulation mode.",
+                code="mode_validation_failed",
+            )
+    return None
+
+
+def _telemetry_warning(n: NodeState) -> dict[str, Any] | None:
+    labels = dict(SEMANTICS)
+    unresolved = [labels[k] for k, _ in SEMANTICS if k in n.unresolved]
+    invalid = [
+        labels[k]
+        for k, _ in SEMANTICS
+        if k in n.series and k not in n.unresolved and not np.isfinite(n.series[k]).all()
+    ]
+    if not unresolved and not invalid:
+        return None
+    parts = []
+    if unresolved:
+        parts.append(f"unresolved sources for {', '.join(unresolved)}")
+    if invalid:
+        parts.append(f"invalid values in {', '.join(invalid)}")
+    n.sources.clear()
+    return {
+        "code": "telemetry_sources_unresolved" if unresolved else "telemetry_series_invalid",
+        "message": f"Telemetry mode detected {' and '.join(parts)}.",
+        "severity": "warning",
+        "nodeId": n.node.id,
+        "bins": None,
+    }
+
+
+def _top_warning(message: str) -> dict[str, Any]:
+    return {
+        "code": "telemetry_sources_missing",
+        "message": message,
+        "severity": "warning",
+        "nodeId": None,
+        "bins": None,
+    }
+
+
+# --------------------------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """``model.md`` §10 per bin; NaN stands for null."""
+
+    utilization: FloatArray | None
+    latency_minutes: FloatArray | None
+    throughput_ratio: FloatArray
+    color: npt.NDArray[np.str_]
+
+
+def _derive(n: NodeState, model: Model) -> Derived:
+    """Derived metrics of one node: a null, NaN or ±∞ input, or a divisor at or below zero, gives null."""
+    bins = model.grid.bins
+    nan = np.full(bins, np.nan)
+    arrivals = n.series.get("arrivals", nan)
+    served = n.series.get("served", nan)
+    capacity = n.series.get("capacity")
+    queue = n.series.get("queueDepth")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilization = None if capacity is None else np.where(capacity > 0, served / capacity, np.nan)
+        latency = None
+        if n.node.kind in _QUEUE_KINDS and queue is not None:
+            latency = np.where(served > 0, queue / served * model.grid.bin_minutes, np.nan)
+        ratio = np.where(arrivals != 0, served / arrivals, np.nan)
+    utilization, latency, ratio = (
+        None if a is None else np.where(np.isfinite(a), a, np.nan) for a in (utilization, latency, ratio)
+    )
+    color = np.full(bins, "gray", dtype="<U6")
+    if n.node.kind in ("queue", "dlq"):
+        sla = n.node.semantics.sla_min
+        if latency is not None and sla is not None and sla > 0:
+            color = np.where(latency <= sla, "green", np.where(latency <= 1.5 * sla, "yellow", "red"))
+            color[np.isnan(latency)] = "gray"
+    elif utilization is not None:
+        color = np.where(utilization < 0.7, "green", np.where(utilization < 0.9, "yellow", "red"))
+        color[np.isnan(utilization)] = "gray"
+    return Derived(utilization, latency, ratio, color)  # type: ignore[arg-type]
+
+
+def _at(series: FloatArray | None, i: int) -> int | float | None:
+    return None if series is None else wire_number(float(series[i]))
+
+
+def _snapshot_node(n: NodeState, i: int) -> dict[str, Any]:
+    s = n.series
+    d = n.derived
+    return {
+        "id": n.node.id,
+        "kind": n.kind,
+        "metrics": {
+            "arrivals": _at(s.get("arrivals"), i),
+            "served": _at(s.get("served"), i),
+            "errors": _at(s.get("errors"), i),
+            "queue": _at(s.get("queueDepth"), i),
+            "capacity": _at(s.get("capacity"), i),
+            "externalDemand": _at(s.get("externalDemand"), i),
+        },
+        "derived": {
+            "utilization": _at(d.utilization, i),
+            "latencyMinutes": _at(d.latency_minutes, i),
+            "throughputRatio": _at(d.throughput_ratio, i),
+            "color": str(d.color[i]),
+        },
+        "telemetry": {
+            "sources": list(n.sources),
+            "warnings": n.warnings() + _capture_at(n.capture_warnings, i, i, cut=False),
+        },
+    }
+
+
+def _window_node(n: NodeState, a: int, b: int) -> dict[str, Any]:
+    s = n.series
+    d = n.derived
+    count = b - a + 1
+
+    def cut(values: FloatArray | None) -> list[int | float | None]:
+        return [None] * count if values is None else wire_series(values[a : b + 1])
+
+    series: dict[str, Any] = {"arrivals": cut(s.get("arrivals")), "served": cut(s.get("served"))}
+    series["errors"] = cut(s.get("errors"))
+    if "externalDemand" in s:
+        series["externalDemand"] = cut(s["externalDemand"])
+    if "queueDepth" in s:
+        series["queue"] = cut(s["queueDepth"])
+    if "capacity" in s:
+        series["capacity"] = cut(s["capacity"])
+        series["utilization"] = cut(d.utilization)
+    if n.node.kind in _QUEUE_KINDS and "queueDepth" in s:
+        series["latencyMinutes"] = cut(d.latency_minutes)
+    series["throughputRatio"] = cut(d.throughput_ratio)
+    return {
+        "id": n.node.id,
+        "kind": n.kind,
+        "series": series,
+        "colors": [str(c) for c in d.color[a : b + 1]],
+        "telemetry": {
+            "sources": list(n.sources),
+            "warnings": n.warnings() + _capture_at(n.capture_warnings, a, b, cut=True),
+        },
+    }
+
+
+def _capture_at(warnings: Sequence[Mapping[str, Any]], a: int, b: int, *, cut: bool) -> list[dict[str, Any]]:
+    """Capture warnings touching bins ``a..b`` (null ``bins`` always kept); ``cut`` trims ``bins``."""
+    out: list[dict[str, Any]] = []
+    for w in warnings:
+        bins = w.get("bins")
+        if bins is None:
+            out.append(dict(w))
+            continue
+        inside = [x for x in bins if a <= x <= b]
+        if inside:
+            out.append({**w, "bins": inside} if cut else dict(w))
+    return out
+
+
+def _grid_start(model: Model) -> datetime | None:
+    if model.grid.start is not None:
+        return model.grid.start
+    raw_window = model.raw.get("window") if model.raw else None
+    if isinstance(raw_window, Mapping):
+        return parse_instant(raw_window.get("start"))
+    return None
+
+
+__all__ = ["ModelMetadataInvalid", "NodeState", "RunState", "load_run_state", "snapshot", "window"]
