@@ -7,10 +7,8 @@ from typing import Any
 
 from flowtime.sim.errors import TemplateGenerationError, TemplateProblem
 from flowtime.sim.generate import generate_model
-from flowtime.sim.placeholders import Tokenized
 from flowtime.sim.schema import SCHEMA_CODE, schema_problems
-from flowtime.sim.template import Template, decode, read_template
-from flowtime.sim.yamltext import YamlSyntaxError, load_typed
+from flowtime.sim.template import Template, read_template, template_document
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,7 @@ def check_template(raw: bytes | str, origin: str = "<text>") -> TemplateReport:
     """Run the §10.1 loading checks, the §9 schema and §5 steps 3–8 with the template's defaults in its
     own mode. Schema violations count as errors here: the file is meant to join a catalogue."""
     template, problems = read_template(raw, origin)
-    document = template.document if template is not None else _document(raw)
+    document = template.document if template is not None else template_document(raw)
     errors = list(problems)
     schema = schema_problems(document) if isinstance(document, dict) else []
     errors += schema
@@ -54,15 +52,6 @@ def check_template(raw: bytes | str, origin: str = "<text>") -> TemplateReport:
     warnings = [w for w in warnings if not (w.code == "unknown_key" and w.path in reported)]
     template_id = template.id if template is not None else _id_of(document)
     return TemplateReport(template_id, tuple(errors), tuple(warnings))
-
-
-def _document(raw: bytes | str) -> Any:
-    """The template document for schema checks when loading failed; None when it does not parse."""
-    try:
-        tokenized = Tokenized(decode(raw))
-        return tokenized.restore(load_typed(tokenized.text))
-    except (UnicodeDecodeError, YamlSyntaxError):
-        return None
 
 
 def _locate(problem: TemplateProblem, template: Template) -> TemplateProblem:

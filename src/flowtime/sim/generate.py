@@ -12,8 +12,7 @@ from typing import Any
 from flowtime import __version__
 from flowtime.errors import InvalidInput
 from flowtime.logs import get_logger, log_event
-from flowtime.model import validate_model
-from flowtime.model.sources import SourceError, parse_file_uri
+from flowtime.model import SourceError, parse_file_uri, validate_model
 from flowtime.sim.emitter import dump
 from flowtime.sim.errors import (
     InvalidMode,
@@ -158,7 +157,7 @@ def _generate(
     model = build_model(document, mode=effective_mode, rng=effective_rng)
     errors = check_rules(document, template.document, template.parameters, merged)
     model_errors, model_warnings = _model_problems(model, document)
-    blocked = [e.path for e in errors if e.path]
+    blocked = [_scope(e) for e in errors if e.path]
     errors += [p for p in model_errors if not _under(p.path, blocked)]
     warnings = unknown_keys(document) + [p for p in model_warnings if not _under(p.path, blocked)]
     if errors:
@@ -285,6 +284,12 @@ def _check_rng(rng: RngOverride | None) -> dict[str, Any] | None:
     ):
         raise InvalidInput("rng.seed must be an integer.", code="rng_invalid")
     return {"kind": "pcg32", "seed": rng.seed}
+
+
+def _scope(error: TemplateProblem) -> str:
+    """Where a template error makes model problems redundant: the whole node for an unsupported kind."""
+    path = error.path or ""
+    return path.removesuffix(".kind") if error.code == "node_kind_unsupported" else path
 
 
 def _under(path: str | None, blocked: list[str]) -> bool:

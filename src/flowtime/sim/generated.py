@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowtime.sim.rules import SERIES_SEMANTICS, as_integer, semantic_value
+from flowtime.sim.rules import SERIES_SEMANTICS, as_integer, is_utc_timestamp, semantic_value
 
 
 def build_model(document: Mapping[str, Any], *, mode: str, rng: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def _grid(grid: Any, window: Any) -> Any:
         return grid
     out = _pick(grid, ("bins", "binSize", "binUnit"))
     start = grid.get("start", grid.get("startTimeUtc"))
-    if start is None and isinstance(window, dict):
+    if start is None and isinstance(window, dict) and is_utc_timestamp(window.get("start")):
         start = window.get("start")
     if start is not None:
         out["start"] = start

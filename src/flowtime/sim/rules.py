@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flowtime.model.expressions import check_expression, references
+from flowtime.model import check_expression, references
 from flowtime.sim.errors import TemplateProblem
 from flowtime.sim.parameters import Parameter
 
@@ -199,7 +199,7 @@ def _window_problems(window: Any) -> list[TemplateProblem]:
     if _blank(start):
         return [_error("window_required", message, "window.start")]
     problems: list[TemplateProblem] = []
-    if not _utc_timestamp(start):
+    if not is_utc_timestamp(start):
         message = f"Template window.start '{start}' must be an ISO-8601 UTC timestamp."
         problems.append(_error("window_start_invalid", message, "window.start"))
     timezone = window.get("timezone")
@@ -407,7 +407,8 @@ def _node_ids(nodes: Any) -> set[str]:
     return {str(n["id"]) for n in _list(nodes) if isinstance(n, dict) and n.get("id") is not None}
 
 
-def _utc_timestamp(value: Any) -> bool:
+def is_utc_timestamp(value: Any) -> bool:
+    """An ISO-8601 date-time string without offset, with ``Z`` or with a zero offset (§2.3)."""
     if not isinstance(value, str) or not _DATE_TIME.match(value.strip()):
         return False
     try:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from flowtime.model import format_path
 from flowtime.sim.errors import TemplateProblem
 
 SCHEMA_CODE = "template_schema_violation"
@@ -44,7 +44,7 @@ def schema_problems(document: Any) -> list[TemplateProblem]:
 
 
 def _problems_of(error: ValidationError) -> list[TemplateProblem]:
-    path = dotted(error.absolute_path)
+    path = format_path(list(error.absolute_path))
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
         return [
@@ -61,14 +61,3 @@ def _problems_of(error: ValidationError) -> list[TemplateProblem]:
         detail.message if len(detail.message) <= _MAX_MESSAGE else detail.message[: _MAX_MESSAGE - 1] + "…"
     )
     return [TemplateProblem(SCHEMA_CODE, f"Template schema: {message}.", path=path or None)]
-
-
-def dotted(parts: Iterable[Any]) -> str:
-    """``["nodes", 2, "expr"]`` → ``nodes[2].expr`` (the path notation of ``model.md`` §11)."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out

@@ -154,6 +154,16 @@ def read_template(raw: bytes | str, origin: str = "<text>") -> tuple[Template | 
     return template, []
 
 
+def template_document(raw: bytes | str) -> Any:
+    """The template document (§3.2) of a file, or None when it is not UTF-8 or does not parse."""
+    try:
+        tokenized = Tokenized(decode(raw))
+        node = compose(tokenized.text)
+        return tokenized.restore(to_typed(node)) if node is not None else None
+    except (UnicodeDecodeError, YamlSyntaxError):
+        return None
+
+
 def yaml_problem(exc: YamlSyntaxError) -> TemplateProblem:
     """``template_yaml_error`` for a parse failure of substituted text (§5 step 7)."""
     return TemplateProblem("template_yaml_error", exc.describe())
