@@ -83,6 +83,10 @@ class CapturePlan:
             "warnings": [w.to_json() for w in self.warnings],
         }
 
+    def file_contents(self) -> list[tuple[str, bytes]]:
+        """``(target file name, CSV bytes)`` of every file, in binding order."""
+        return [(f.binding.target_file_name, f.data) for f in self.files]
+
     def manifest(self, captured_at_utc: str) -> Manifest:
         """The manifest these files make, stamped with ``captured_at_utc``."""
         source = self.source
@@ -282,7 +286,7 @@ def capture(
     manifest = plan.manifest(captured_at)
     with capture_lock(output_dir, telemetry_root):
         ensure_no_capture(output_dir, overwrite=overwrite, label=output_label or str(output_dir))
-        write_bundle(plan, manifest, output_dir, roots=roots, overwrite=overwrite)
+        write_bundle(plan.file_contents(), manifest, output_dir, roots=roots, overwrite=overwrite)
     _log_completed(plan, dry_run=False)
     return CaptureResult(plan, manifest, output_dir, dry_run=False)
 
@@ -303,22 +307,19 @@ def manifest_bytes(manifest: Manifest) -> bytes:
 
 
 def write_bundle(
-    plan: CapturePlan,
+    files: Sequence[tuple[str, bytes]],
     manifest: Manifest,
     target: Path,
     *,
     roots: Sequence[Path],
     overwrite: bool,
-    extra: Mapping[str, bytes] | None = None,
     keep: Sequence[str] = (),
 ) -> bytes:
-    """Stage the CSVs, ``extra`` files and the manifest, then commit them into ``target``; returns the
-    manifest bytes. Must be called under the target's capture lock."""
+    """Stage ``files`` (CSVs, then ``autocapture.json``/``import.json``) and the manifest, then commit them
+    into ``target``; returns the manifest bytes. Must be called under the target's capture lock."""
     data = manifest_bytes(manifest)
     with Staging(staging_parent(target, roots)) as staging:
-        for f in plan.files:
-            staging.write(f.binding.target_file_name, f.data)
-        for name, content in (extra or {}).items():
+        for name, content in files:
             staging.write(name, content)
         staging.write(MANIFEST_NAME, data)
         staging.commit(target, overwrite=overwrite, keep=keep)

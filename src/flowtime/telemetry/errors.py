@@ -73,3 +73,51 @@ class InvalidCaptureKey(InvalidInput):
     """A capture key that is not 1–8 segments of ``[A-Za-z0-9][A-Za-z0-9._-]{0,63}``."""
 
     code = "invalid_capture_key"
+
+
+class ImportRowInvalid(Unprocessable):
+    """A data row that cannot be read: blank node or metric, bad timestamp, non-numeric value."""
+
+    code = "import_row_invalid"
+
+
+class ImportColumnMissing(Unprocessable):
+    """A required input column is absent."""
+
+    code = "import_column_missing"
+
+
+class ParquetUnavailable(Unprocessable):
+    """Parquet input without the optional ``flowtime[parquet]`` extra (pyarrow) installed."""
+
+    code = "parquet_unavailable"
+
+
+class ImportInputInvalid(Unprocessable):
+    """The input file cannot be opened or is not a readable CSV/Parquet file."""
+
+    code = "import_input_invalid"
+
+
+class ImportGridInvalid(InvalidInput):
+    """The import grid (from ``--model`` or the grid options) is incomplete or out of the engine's limits."""
+
+    code = "import_grid_invalid"
+
+
+class CaptureFileMissing(Unprocessable):
+    """A manifest file is not a plain relative path inside the capture, or does not exist."""
+
+    code = "capture_file_missing"
+
+
+class CaptureChecksumMismatch(Unprocessable):
+    """A capture file's bytes do not hash to its manifest ``hash``."""
+
+    code = "capture_checksum_mismatch"
+
+
+class CaptureGridMismatch(Unprocessable):
+    """The model's grid differs from the capture's."""
+
+    code = "capture_grid_mismatch"

@@ -244,12 +244,11 @@ def _generate(
         if not (run_dir / "model").is_dir():
             raise RunNotFound(f"Run '{run_id}' not found.")
         data = write_bundle(
-            plan,
+            [*plan.file_contents(), (AUTOCAPTURE_NAME, json_bytes(auto))],
             manifest,
             target.path,
             roots=roots,
             overwrite=overwrite,
-            extra={AUTOCAPTURE_NAME: json_bytes(auto)},
             keep=keep,
         )
         _sync_run_manifest(run_dir, data)
