@@ -1,0 +1,106 @@
+"""The request log (event 5001), the request-body limit and the last-resort 500 for unexpected failures."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flowtime.api.errors import INTERNAL_ERROR
+from flowtime.api.responses import WireJSONResponse
+from flowtime.errors import InvalidInput
+from flowtime.logs import get_logger, log_event
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+_LOG = get_logger("api")
+_TOO_LARGE = "Request body exceeds the 16 MiB limit."
+
+
+class RequestLogMiddleware:
+    """Logs every request once with its status and duration, tags it with ``X-Request-Id``, caps bodies.
+
+    Pure ASGI (not ``BaseHTTPMiddleware``) so streaming bodies are not buffered. An exception that escapes
+    the route handlers becomes the generic 500 body here and is logged with the request id and traceback;
+    the response never carries the exception text.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if _declared_length(scope) > MAX_BODY_BYTES:
+                response = WireJSONResponse(
+                    {"error": _TOO_LARGE, "code": "payload_too_large"}, status_code=413
+                )
+                await response(scope, receive, send_with_id)
+            else:
+                await self.app(scope, _limited(receive), send_with_id)
+        except Exception:
+            _LOG.exception(
+                "Unhandled error",
+                extra={"fields": {"eventId": 5002, "requestId": request_id, "path": scope.get("path")}},
+            )
+            if not response_started:
+                await WireJSONResponse(dict(INTERNAL_ERROR), status_code=500)(scope, receive, send_with_id)
+        finally:
+            log_event(
+                _LOG,
+                "HttpRequest",
+                5001,
+                level=logging.INFO,
+                method=scope.get("method"),
+                path=scope.get("path"),
+                status=status,
+                elapsedMs=round((time.perf_counter() - started) * 1000, 3),
+                requestId=request_id,
+            )
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _limited(receive: Receive) -> Receive:
+    """A receive channel that refuses bodies sent without a length once they pass the limit."""
+    total = 0
+
+    async def receive_limited() -> Message:
+        nonlocal total
+        message: dict[str, Any] = dict(await receive())
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > MAX_BODY_BYTES:
+                raise InvalidInput(_TOO_LARGE, code="payload_too_large")
+        return message
+
+    return receive_limited
+
+
+__all__ = ["MAX_BODY_BYTES", "RequestLogMiddleware"]

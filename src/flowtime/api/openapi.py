@@ -1,0 +1,51 @@
+"""OpenAPI additions: request bodies that routes read as raw JSON are documented from their models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from flowtime.api.schemas import REQUEST_BODIES, ErrorBody
+
+_REF = "#/components/schemas/{model}"
+
+
+def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` of a route whose handler parses the body itself (so messages stay the spec's)."""
+    return {
+        "requestBody": {
+            "required": required,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}},
+        }
+    }
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses`` entries for the error statuses a route can answer."""
+    return {status: {"model": ErrorBody, "description": "Error body {error, code}."} for status in statuses}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Generate the document once, adding the request-body schemas to ``components``."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for model in REQUEST_BODIES:
+            schema = model.model_json_schema(ref_template=_REF, by_alias=True)
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+__all__ = ["errors", "install_openapi", "json_body"]
