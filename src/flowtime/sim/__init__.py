@@ -13,6 +13,7 @@ from flowtime.sim.errors import (
 )
 from flowtime.sim.generate import DEFAULT_SEED, GenerationResult, RngOverride, generate_model, parse_mode
 from flowtime.sim.parameters import Parameter
+from flowtime.sim.placeholders import render as render_value
 from flowtime.sim.schema import template_schema
 from flowtime.sim.template import Template, read_template
 
@@ -36,5 +37,6 @@ __all__ = [
     "load_catalogue",
     "parse_mode",
     "read_template",
+    "render_value",
     "template_schema",
 ]
