@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flowtime.artifacts import json_bytes, stage_run
 from flowtime.engine import evaluate
 from flowtime.model import load_model
-from flowtime.sim import RngOverride, generate_model, load_catalogue
+from flowtime.sim import Catalogue, RngOverride, generate_model, load_catalogue
 
 FIXED_NOW = datetime(2026, 3, 2, 8, 20, 3, 771045, tzinfo=UTC)
+
+
+@cache
+def catalogue() -> Catalogue:
+    """The shipped templates, loaded once per test session (loading validates every template)."""
+    return load_catalogue()
 
 
 def template_model(
     template_id: str, values: Mapping[str, Any] | None = None, *, rng: int | None = None
 ) -> tuple[str, int]:
     """The generated simulation model text of a shipped template and its effective run seed."""
-    template = load_catalogue().get(template_id)
+    template = catalogue().get(template_id)
     override = RngOverride(rng) if rng is not None else None
     result = generate_model(template, values or {}, mode="simulation", rng=override, now=FIXED_NOW)
     return result.model, (rng if rng is not None else result.effective_seed)
