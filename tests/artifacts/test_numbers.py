@@ -1,0 +1,165 @@
+"""format_double (§5.2) and the series CSV encoder (§5.1)."""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowtime.artifacts import encode_series_csv, format_double, sha256_bytes, write_series_csv
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (8.0, "8"),
+        (0.1, "0.1"),
+        (-3.75, "-3.75"),
+        (10 / 12, "0.8333333333333334"),
+        (1e15, "1000000000000000"),
+        (1e16, "1e+16"),
+        (0.0001, "0.0001"),
+        (0.000099, "9.9e-05"),
+        (2.5e-7, "2.5e-07"),
+        (-0.0, "0"),
+        (0.0, "0"),
+        (math.nan, "NaN"),
+        (math.inf, "Infinity"),
+        (-math.inf, "-Infinity"),
+        (1.5e16, "1.5e+16"),
+        (-1e16, "-1e+16"),
+        (9999999999999998.0, "9999999999999998"),
+        (1e-7, "1e-07"),
+        (123456789012345.6, "123456789012345.6"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (1e22, "1e+22"),
+        (-2.0, "-2"),
+    ],
+)
+def test_format_double_table(value: float, text: str) -> None:
+    assert format_double(value) == text
+
+
+def test_format_double_accepts_numpy_and_int() -> None:
+    assert format_double(np.float64(2.5)) == "2.5"
+    assert format_double(np.float32(0.5)) == "0.5"
+    assert format_double(7) == "7"
+
+
+def _bits(value: float) -> bytes:
+    return struct.pack("<d", value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_format_double_round_trips_bitwise(value: float) -> None:
+    text = format_double(value)
+    assert _bits(float(text)) == _bits(0.0 if value == 0 else value)
+    assert not text.endswith(".0")
+
+
+def _naive_csv(values: np.ndarray, missing: np.ndarray | None = None) -> bytes:
+    rows = []
+    for i, v in enumerate(values.tolist()):
+        cell = "" if missing is not None and missing[i] else format_double(v)
+        rows.append(f"{i},{cell}\n")
+    return ("bin_index,value\n" + "".join(rows)).encode()
+
+
+def test_csv_of_the_worked_example() -> None:
+    data = encode_series_csv([10 / 12, 10 / 15, 1.0, 0.0])
+    assert data == b"bin_index,value\n0,0.8333333333333334\n1,0.6666666666666666\n2,1\n3,0\n"
+    assert sha256_bytes(data) == "sha256:db6a720501b0d7bf2da48d2a0e791f1b3d13d537bf8fbb78848213c29156c5c7"
+
+
+def test_csv_mixes_every_kind_of_value() -> None:
+    values = np.array(
+        [
+            0.0,
+            -0.0,
+            7.0,
+            -7.0,
+            1e15,
+            -9999999999999999.0,
+            1e16,
+            2.5,
+            -0.125,
+            math.nan,
+            math.inf,
+            -math.inf,
+            1e-5,
+            123.0,
+            5e-324,
+        ],
+    )
+    assert encode_series_csv(values) == _naive_csv(values)
+
+
+def test_csv_of_an_empty_series_is_the_header() -> None:
+    assert encode_series_csv([]) == b"bin_index,value\n"
+
+
+def test_csv_across_chunk_boundaries_matches_the_formatter() -> None:
+    rng = np.random.default_rng(7)
+    values = np.floor(rng.normal(0, 1e6, 150_000))
+    values[::97] = rng.random(values[::97].size)
+    values[::1001] = math.nan
+    assert encode_series_csv(values) == _naive_csv(values)
+
+
+def test_csv_missing_cells_are_empty() -> None:
+    values = np.array([30.0, 44.0, math.nan, 41.0])
+    data = encode_series_csv(values, missing=[False, False, True, False])
+    assert data == b"bin_index,value\n0,30\n1,44\n2,\n3,41\n"
+    assert sha256_bytes(data) == "sha256:f9e9ab97bc9bddb1bac0cb4f4daa2d135c2614ea4949fa236d556452bb0f15cf"
+
+
+def test_csv_missing_mask_must_match_the_series() -> None:
+    with pytest.raises(ValueError, match="missing mask has 2 entries for a series of 3 bins"):
+        encode_series_csv([1.0, 2.0, 3.0], missing=[True, False])
+
+
+def test_write_series_csv_streams_and_hashes_the_same_bytes() -> None:
+    values = np.arange(70_000, dtype=np.float64) / 3
+    stream = io.BytesIO()
+    digest = write_series_csv(stream, values)
+    assert stream.getvalue() == encode_series_csv(values)
+    assert digest == sha256_bytes(stream.getvalue())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(),
+            st.integers(-(10**17), 10**17).map(float),
+            st.integers(-1000, 1000).map(lambda i: i / 8),
+        ),
+        max_size=40,
+    )
+)
+def test_csv_matches_the_formatter_for_any_values(values: list[float]) -> None:
+    array = np.array(values, dtype=np.float64)
+    assert encode_series_csv(array) == _naive_csv(array)
+
+
+def test_csv_decimals_match_repr_across_magnitudes_and_digit_counts() -> None:
+    rng = np.random.default_rng(2024)
+    n = 20_000
+    samples = [
+        rng.random(n) * 10.0 ** rng.integers(-6, 17, n),  # 17-digit values of every magnitude
+        rng.integers(1, 10**6, n) / 10.0 ** rng.integers(1, 12, n),  # short decimals: 0.25, 31.4159 …
+        rng.integers(1, 1000, n) / rng.integers(1, 1000, n),  # ratios, as expressions produce
+        2.0 ** rng.integers(-14, 49, n) * (1 + rng.integers(0, 8, n) / 8),  # powers of two and neighbours
+        np.nextafter(rng.integers(1, 10**6, n) / 8.0, np.inf),  # one ulp off short values
+        10.0 ** rng.integers(-4, 15, n) * (1 + (rng.random(n) - 0.5) * 1e-14),  # next to powers of ten
+    ]
+    values = np.concatenate(samples)
+    values[::5] *= -1
+    assert encode_series_csv(values) == _naive_csv(values)
