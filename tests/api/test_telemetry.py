@@ -1,0 +1,184 @@
+"""POST/GET /v1/telemetry/captures: statuses, capture keys, concurrency and the logged lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from flowtime.logs import configure_logging
+from flowtime.runs import Settings
+
+
+def simulate(client: TestClient, **extra: Any) -> str:
+    body = {"templateId": "http-service", "mode": "simulation", **extra}
+    response = client.post("/v1/runs", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()["metadata"]["runId"])
+
+
+def capture(client: TestClient, run_id: str, **output: Any) -> httpx.Response:
+    return client.post(
+        "/v1/telemetry/captures", json={"source": {"type": "RUN", "runId": run_id}, "output": output}
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 400, "invalid_source"),
+        ({"source": {"type": "simulate", "runId": "x"}}, 400, "invalid_source"),
+        ({"source": {"type": "run"}}, 400, "invalid_source"),
+        ({"source": {"runId": "../x"}}, 400, "invalid_run_id"),
+        ({"source": {"runId": "missing"}}, 404, "run_not_found"),
+        ({"source": {"runId": "x"}, "output": {"captureKey": "a", "directory": "b"}}, 400, "invalid_output"),
+        ({"source": {"runId": "x"}, "output": {"captureKey": "../a"}}, 400, "invalid_capture_key"),
+    ],
+)
+def test_capture_request_errors(client: TestClient, body: dict[str, Any], status: int, code: str) -> None:
+    response = client.post("/v1/telemetry/captures", json=body)
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+def test_output_directory_outside_the_roots_is_refused(client: TestClient) -> None:
+    run_id = simulate(client)
+    response = capture(client, run_id, directory="/etc/flowtime")
+    assert (response.status_code, response.json()["code"]) == (400, "path_outside_roots")
+    assert "/etc" not in response.json()["error"] or "'/etc/flowtime'" in response.json()["error"]
+
+
+def test_telemetry_runs_cannot_be_captured(client: TestClient) -> None:
+    run_id = simulate(client)
+    assert capture(client, run_id).status_code == 200
+    replay = client.post(
+        "/v1/runs", json={"templateId": "http-service", "telemetry": {"captureDirectory": f"run:{run_id}"}}
+    ).json()["metadata"]["runId"]
+    response = capture(client, replay)
+    assert (response.status_code, response.json()["code"]) == (422, "capture_source_invalid")
+
+
+def test_capture_key_target_lists_and_replays_by_key(client: TestClient, settings: Settings) -> None:
+    run_id = simulate(client)
+    response = capture(client, run_id, captureKey="web/2026-03")
+    assert response.status_code == 200
+    assert response.json()["capture"]["captureKey"] == "web/2026-03"
+    assert (settings.telemetry_root / "web" / "2026-03" / "manifest.json").is_file()
+    items = client.get("/v1/telemetry/captures", params={"templateId": "http-service"}).json()["items"]
+    assert {i["captureDirectory"] for i in items} >= {"web/2026-03"}
+    keyed = next(i for i in items if i["captureDirectory"] == "web/2026-03")
+    assert keyed["captureKey"] == "web/2026-03" and keyed["templateVersion"] == "1.0.0"
+    assert "/" not in json.dumps(keyed).replace("web/2026-03", "")
+    replay = client.post(
+        "/v1/runs",
+        json={
+            "templateId": "http-service",
+            "telemetry": {"captureDirectory": "web/2026-03"},
+            "options": {"dryRun": True},
+        },
+    )
+    assert replay.status_code == 200
+    plan = replay.json()["plan"]
+    assert plan["captureDirectory"] == "web/2026-03" and len(plan["files"]) == 7
+    assert plan["files"][0] == {
+        "nodeId": "HttpService",
+        "metric": "Arrivals",
+        "path": "HttpService_arrivals.csv",
+    }
+
+
+def test_bindings_must_name_string_parameters_and_existing_files(client: TestClient) -> None:
+    run_id = simulate(client)
+    capture(client, run_id, captureKey="k")
+
+    def replay(bindings: dict[str, str]) -> httpx.Response:
+        telemetry = {"captureDirectory": "k", "bindings": bindings}
+        return client.post(
+            "/v1/runs",
+            json={"templateId": "http-service", "telemetry": telemetry, "options": {"dryRun": True}},
+        )
+
+    assert replay({"bins": "x.csv"}).json()["code"] == "invalid_binding"
+    assert replay({"telemetryRequestsSource": "../x.csv"}).json()["code"] == "invalid_binding"
+    missing = replay({"telemetryRequestsSource": "nope.csv"})
+    assert (missing.status_code, missing.json()) == (
+        422,
+        {
+            "error": "Telemetry file for parameter 'telemetryRequestsSource' not found in capture 'k'.",
+            "code": "capture_file_missing",
+        },
+    )
+    bound = replay({"telemetryRequestsSource": "HttpService_arrivals.csv"})
+    assert bound.status_code == 200
+    plan = bound.json()["plan"]
+    assert plan["parameters"]["telemetryRequestsSource"] == "file://telemetry/HttpService_arrivals.csv"
+    assert plan["telemetryBindings"] == {"telemetryRequestsSource": "HttpService_arrivals.csv"}
+
+
+def test_twenty_parallel_generations_yield_one_bundle(app: FastAPI, settings: Settings) -> None:
+    with TestClient(app) as c:
+        run_id = simulate(c)
+
+    async def main() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            body = {"source": {"runId": run_id}}
+            return await asyncio.gather(*(c.post("/v1/telemetry/captures", json=body) for _ in range(20)))
+
+    responses = asyncio.run(main())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * 19
+    codes = {r.json()["code"] for r in responses if r.status_code == 409}
+    assert codes <= {"capture_exists", "capture_in_progress"}
+    directory = settings.runs_root / run_id / "model" / "telemetry"
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert len(manifest["files"]) == 7
+    for entry in manifest["files"]:
+        data = (directory / entry["path"]).read_bytes()
+        assert "sha256:" + hashlib.sha256(data).hexdigest() == entry["hash"]
+    assert not [p for p in settings.runs_root.rglob(".tmp-*")]
+
+
+def test_capture_and_state_log_their_events(client: TestClient) -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    run_id = simulate(client)
+    capture(client, run_id)
+    client.get(f"/v1/runs/{run_id}/state", params={"binIndex": 1})
+    client.get(f"/v1/runs/{run_id}/state_window", params={"startBin": 0, "endBin": 3})
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    by_id: dict[int, list[dict[str, Any]]] = {}
+    for e in events:
+        by_id.setdefault(e.get("eventId", 0), []).append(e)
+    for event_id in (4001, 4002, 4003, 4004, 4005, 2101, 2002, 2102, 3001, 3002, 5001):
+        assert event_id in by_id, event_id
+    start = by_id[2101][0]
+    assert (start["runId"], start["templateId"], start["captureKey"]) == (run_id, "http-service", None)
+    assert len(by_id[2002]) == 7
+    done = by_id[2102][0]
+    assert (done["fileCount"], done["warningCount"]) == (7, 0)
+    snap = by_id[3001][0]
+    assert (snap["runId"], snap["binIndex"], snap["totalBins"], snap["nodeCount"]) == (run_id, 1, 8, 2)
+    requests = [e for e in by_id[5001] if e["path"] == f"/v1/runs/{run_id}/state"]
+    assert requests[0]["method"] == "GET" and requests[0]["status"] == 200 and requests[0]["requestId"]
+    completed = by_id[4005][0]
+    assert completed["message"] == f"Completed simulation run {run_id} for template http-service"
+
+
+def test_capture_failure_on_a_bad_run_logs_4500_free_run_creation(client: TestClient) -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    client.post("/v1/runs", json={"templateId": "nope", "mode": "simulation"})
+    failed = [json.loads(x) for x in stream.getvalue().splitlines() if '"eventId": 4500' in x]
+    assert failed and failed[0]["code"] == "template_not_found" and failed[0]["level"] == "warning"
+
+
+def test_capture_listing_is_empty_without_captures(client: TestClient, tmp_path: Path) -> None:
+    assert client.get("/v1/telemetry/captures").json() == {"items": []}

@@ -1,0 +1,186 @@
+"""`flowtime runs | state | telemetry generate|list` as thin clients: in-process and over HTTP alike."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import uvicorn
+from typer.testing import CliRunner
+
+from flowtime.cli import runs as runs_cli
+from flowtime.cli.context import set_settings
+from flowtime.cli.state import state
+from flowtime.runs import Settings
+from flowtime.server import create_app
+
+
+def build_app() -> typer.Typer:
+    """The commands as the lead's ``cli/main.py`` registers them."""
+    app = typer.Typer()
+    app.add_typer(runs_cli.app, name="runs")
+    app.command("state")(state)
+    telemetry = typer.Typer()
+    telemetry.command("generate")(runs_cli.generate)
+    telemetry.command("list")(runs_cli.list_captures)
+    app.add_typer(telemetry, name="telemetry")
+    return app
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    resolved = Settings.resolve(data_dir=tmp_path / "data", env={})
+    set_settings(resolved)
+    return resolved
+
+
+@pytest.fixture
+def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.delenv("FLOWTIME_SERVER", raising=False)
+    runner = CliRunner()
+    app = build_app()
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(app, list(args))
+
+    return invoke
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[str]:
+    """A real uvicorn server on a free port, for ``--server``."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    while not instance.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(5)
+
+
+def create_sim(cli: Any, *extra: str) -> str:
+    result = cli("runs", "create", "--template-id", "http-service", "--mode", "simulation", "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return str(json.loads(result.stdout)["metadata"]["runId"])
+
+
+def test_create_prints_summary_and_list_shows_it(cli: Any) -> None:
+    result = cli(
+        "runs",
+        "create",
+        "--template-id",
+        "http-service",
+        "--mode",
+        "simulation",
+        "--param",
+        "errorRate=0.1",
+        "--seed",
+        "7",
+        "--run-id",
+        "demo",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Run created: demo",
+        "Mode: simulation",
+        "Template: http-service",
+        "Telemetry sources resolved: true",
+    ]
+    listed = cli("runs", "list")
+    assert listed.exit_code == 0
+    assert listed.stdout.splitlines()[0].split() == [
+        "RUN",
+        "ID",
+        "TEMPLATE",
+        "MODE",
+        "CREATED",
+        "TELEMETRY",
+        "WARNINGS",
+    ]
+    assert listed.stdout.splitlines()[1].split()[:3] == ["demo", "http-service", "simulation"]
+    shown = json.loads(cli("runs", "show", "demo", "--json").stdout)
+    assert shown["run"]["parameters"]["errorRate"] == 0.1
+    assert shown["metadata"]["rng"] == {"kind": "pcg32", "seed": 7}
+
+
+def test_dry_run_text(cli: Any) -> None:
+    result = cli("runs", "create", "--template-id", "http-service", "--mode", "simulation", "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "Dry run completed. No files were written."
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("runs", "show", "missing"), 4),
+        (("runs", "show", ".bad"), 2),
+        (("runs", "create", "--template-id", "nope", "--mode", "simulation"), 4),
+        (("runs", "create", "--template-id", "http-service"), 2),
+        (("runs", "create", "--template-id", "http-service", "--capture-dir", "none"), 5),
+        (("runs", "list", "--has-warnings", "maybe"), 2),
+        (("state", "missing", "--bin", "0"), 4),
+        (("state", "x", "--bin", "1", "--start-bin", "0"), 2),
+        (("telemetry", "generate", "--run-id", "missing"), 4),
+    ],
+)
+def test_exit_codes_follow_the_api_status(cli: Any, args: tuple[str, ...], code: int) -> None:
+    result = cli(*args)
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("Error [")
+
+
+def test_json_errors_print_the_api_body(cli: Any) -> None:
+    result = cli("runs", "show", "missing", "--json")
+    assert result.exit_code == 4
+    assert json.loads(result.stdout) == {"error": "Run 'missing' not found.", "code": "run_not_found"}
+
+
+def test_generate_then_409_with_stored_time_then_state(cli: Any) -> None:
+    run_id = create_sim(cli)
+    first = cli("telemetry", "generate", "--run-id", run_id, "--json")
+    assert first.exit_code == 0, first.output
+    stamp = json.loads(first.stdout)["capture"]["generatedAtUtc"]
+    again = cli("telemetry", "generate", "--run-id", run_id)
+    assert again.exit_code == 3
+    assert stamp in again.stderr and "capture_exists" in again.stderr
+    assert cli("telemetry", "generate", "--run-id", run_id, "--overwrite").exit_code == 0
+    listed = json.loads(cli("telemetry", "list", "--source-run-id", run_id, "--json").stdout)
+    assert [i["captureDirectory"] for i in listed["items"]] == [f"run:{run_id}"]
+    snap = cli("state", run_id, "--bin", "4")
+    assert snap.exit_code == 0 and "RequestQueue" in snap.stdout and "red" in snap.stdout
+    win = json.loads(cli("state", run_id, "--start-bin", "0", "--end-bin", "7", "--json").stdout)
+    assert win["window"]["binCount"] == 8
+
+
+def test_server_mode_prints_the_same_json(cli: Any, server: str) -> None:
+    local = create_sim(cli, "--deterministic-run-id")
+    remote = cli("runs", "show", local, "--json", "--server", server)
+    assert remote.exit_code == 0, remote.output
+    assert json.loads(remote.stdout) == json.loads(cli("runs", "show", local, "--json").stdout)
+    missing = cli("runs", "show", "missing", "--json", "--server", server)
+    assert (missing.exit_code, json.loads(missing.stdout)["code"]) == (4, "run_not_found")
+    bad = cli("state", local, "--bin", "99", "--server", server)
+    assert bad.exit_code == 2 and "bin_out_of_range" in bad.stderr
+    gen = cli("telemetry", "generate", "--run-id", local, "--server", server)
+    assert gen.exit_code == 0
+    assert cli("telemetry", "generate", "--run-id", local, "--server", server).exit_code == 3
+
+
+def test_unreachable_server_is_a_runtime_failure(cli: Any) -> None:
+    result = cli("runs", "list", "--server", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "server_unreachable" in result.stderr
