@@ -307,17 +307,9 @@ class _Resolver:
 
     def _retry_echo(self, node: TopologyNodeSpec, queue: _Queue, loc: Loc) -> None:
         sem = node.semantics
-        if sem.retry_echo is None and sem.retry_kernel is None:
-            return
-        sem_loc = (*loc, "semantics")
         if sem.retry_echo is None or sem.retry_kernel is None:
-            missing = "retryKernel" if sem.retry_echo is not None else "retryEcho"
-            message = (
-                f"Topology node '{node.id}': semantics.retryEcho and semantics.retryKernel must be given "
-                f"together (semantics.{missing} is missing)"
-            )
-            self.report.error("topology_invalid", message, (*sem_loc, missing), node_id=node.id)
-            return
+            return  # neither given, or a malformed or unpaired one (reported with the semantics)
+        sem_loc = (*loc, "semantics")
         failures = sem.failures if sem.failures is not None else sem.errors
         if failures is None or is_file_uri(failures):
             message = (

@@ -31,6 +31,12 @@ def _rank(path: str | None) -> tuple[int, int, int]:
     return (section, int(index) if index else -1, -1)
 
 
+def _order(item: tuple[tuple[int, int, int], int, Problem]) -> tuple[object, ...]:
+    rank, seq, problem = item
+    position = problem.position if problem.position is not None else -1
+    return (rank, problem.line or 0, position, seq)
+
+
 class Reporter:
     """Problem sink shared by the validation passes; knows the document's lines and source texts."""
 
@@ -66,8 +72,9 @@ class Reporter:
         self.error_count += problem.is_error
 
     def problems(self) -> list[Problem]:
-        """Every problem in report order (stable within a section)."""
-        return [p for _, _, p in sorted(self._found, key=lambda item: (item[0], item[1]))]
+        """Every problem in report order: by section and list index, then line, expression position, and
+        the order reported."""
+        return [p for _, _, p in sorted(self._found, key=_order)]
 
     def text(self, loc: Loc, value: Any) -> str | None:
         """``value`` as a *string* (``model.md`` §1): non-string scalars by their source text; None for

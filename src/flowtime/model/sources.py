@@ -175,6 +175,7 @@ _SPECIAL = {
     "-inf": -math.inf,
 }
 _HEADERS = (("bin_index", "value"), ("t", "value"))
+MAX_CSV_BYTES = 256 * 1024 * 1024  # far above any series of max_bins rows; refuses a runaway file unread
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,10 @@ def read_series_csv(
     """
     shown = name or path.name
     try:
+        if not path.is_file():  # a directory, FIFO or device is not a series file (and a FIFO would block)
+            raise SourceNotFound(f"'{shown}' was not found.")
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise _invalid(shown, 1, f"the file is larger than {MAX_CSV_BYTES} bytes")
         data = path.read_bytes()
     except OSError as exc:
         raise SourceNotFound(f"'{shown}' was not found.") from exc

@@ -211,10 +211,10 @@ def _semantics(
     for key, (attribute, alias) in _REFS.items():
         if queue_kind or key not in _RETRY_KEYS:
             values[attribute] = _ref(report, sem_loc, raw, key, alias, shown, node_id)
-    if values["arrivals"] is None:
+    if not _given(raw, "arrivals"):
         message = f"Topology node '{shown}' must specify semantics.arrivals"
         report.error("topology_invalid", message, (*sem_loc, "arrivals"), node_id=node_id)
-    if values["served"] is None and not (kind in QUEUE_KINDS and values["capacity"] is not None):
+    if not _given(raw, "served") and not (kind in QUEUE_KINDS and _given(raw, "capacity")):
         message = f"Topology node '{shown}' must specify semantics.served"
         report.error("topology_invalid", message, (*sem_loc, "served"), node_id=node_id)
     if raw.get("slaMin") is not None:
@@ -233,14 +233,26 @@ def _semantics(
         else:
             values["retry_echo"] = text
     if queue_kind and raw.get("retryKernel") is not None:
-        values["retry_kernel"] = _kernel(
-            report, (*sem_loc, "retryKernel"), raw["retryKernel"], shown, node_id
+        kernel_loc = (*sem_loc, "retryKernel")
+        values["retry_kernel"] = _kernel(report, kernel_loc, raw["retryKernel"], shown, node_id)
+    if queue_kind and (raw.get("retryEcho") is None) != (raw.get("retryKernel") is None):
+        missing = "retryKernel" if raw.get("retryEcho") is not None else "retryEcho"
+        message = (
+            f"Topology node '{shown}': semantics.retryEcho and semantics.retryKernel must be given "
+            f"together (semantics.{missing} is missing)"
         )
+        report.error("topology_invalid", message, (*sem_loc, missing), node_id=node_id)
     for key, value in raw.items():
         if value is not None and key not in _SEMANTIC_KEYS:
             _unknown_key(report, (*sem_loc, key))
     extra = {key: value for key, value in raw.items() if key in _PHASE2_SEMANTICS and value is not None}
     return Semantics(**values, extra=extra)
+
+
+def _given(raw: dict[str, Any], key: str) -> bool:
+    """Whether a semantic is present (maybe malformed, which is reported on its own)."""
+    value = raw.get(key)
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 def _ref(
