@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from importlib import resources
@@ -14,7 +16,17 @@ from typer.testing import CliRunner, Result
 
 from flowtime.cli.context import set_settings, settings_of
 from flowtime.cli.sim import app
+from flowtime.logs import configure_logging
 from flowtime.model import validate_model
+
+
+@pytest.fixture(autouse=True)
+def logs() -> io.StringIO:
+    """Send FlowTime's JSON log lines to a buffer, so stderr holds only what the command prints (a handler
+    left by an earlier test may point at a stream that is closed by now)."""
+    buffer = io.StringIO()
+    configure_logging(logging.INFO, stream=buffer)
+    return buffer
 
 
 @pytest.fixture
@@ -142,13 +154,20 @@ def test_generate_with_params_file_param_overrides_mode_out_and_provenance(
     assert provenance.read_text(encoding="utf-8").endswith("}\n")
 
 
-def test_model_id_is_stable_between_two_cli_generations(templates_dir: Path, tmp_path: Path) -> None:
+def test_model_id_is_stable_between_two_cli_generations(
+    templates_dir: Path, tmp_path: Path, logs: io.StringIO
+) -> None:
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     assert invoke("generate", "order-system", "--provenance", str(first)).exit_code == 0
     assert invoke("generate", "order-system", "--provenance", str(second)).exit_code == 0
     a, b = (json.loads(p.read_text(encoding="utf-8")) for p in (first, second))
     assert a["modelId"] == b["modelId"]
     assert a["generatedAt"] != b["generatedAt"]
+    generated = [json.loads(line) for line in logs.getvalue().splitlines() if '"eventId": 1003' in line]
+    assert [(e["event"], e["templateId"], e["modelId"]) for e in generated] == [
+        ("TemplateGenerated", "order-system", a["modelId"]),
+        ("TemplateGenerated", "order-system", a["modelId"]),
+    ]
 
 
 def test_embed_provenance_with_provenance_is_a_usage_error_and_writes_nothing(
