@@ -15,10 +15,8 @@ def required_columns(model: Model) -> frozenset[str]:
     """
     required = {column.id for column in model.columns[model.declared_count :]}
     if model.topology is not None:
-        for node in model.topology.nodes:
-            required.update(node.semantics.refs().values())
-            if node.semantics.retry_echo:
-                required.add(node.semantics.retry_echo)
+        named = {ref for node in model.topology.nodes for ref in node.semantics.refs().values()}
+        required.update(named & {column.id for column in model.columns})  # file: URIs are not columns
     return frozenset(required)
 
 
