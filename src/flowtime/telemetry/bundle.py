@@ -19,7 +19,7 @@ import numpy as np
 
 from flowtime.artifacts import RunWritten, sha256_bytes, stage_run
 from flowtime.engine import evaluate
-from flowtime.errors import FlowTimeError, ModelInvalid, Problem, Unprocessable
+from flowtime.errors import FlowTimeError, ModelInvalid, Problem
 from flowtime.logs import get_logger, log_event
 from flowtime.model import SourceError, is_inside, load_model, parse_document, parse_series_csv, resolve_uri
 from flowtime.telemetry.autocapture import AUTOCAPTURE_NAME
@@ -111,7 +111,7 @@ def build_bundle(
             _log,
             "TelemetryBundleFailed",
             2203,
-            level=logging.WARNING if isinstance(exc, Unprocessable) else logging.ERROR,
+            level=logging.ERROR,
             message=f"Telemetry bundle from {label} failed: {exc.message}",
             captureDirectory=label,
             code=exc.code,
