@@ -99,7 +99,7 @@ def make_model(
     rng: bool = False,
 ) -> Model:
     """A model of ``columns`` (position order) planned by ``flowtime.model.graph``; ``bins`` defaults to
-    the length of the first const column."""
+    the length of the first const column; ``rng`` adds an ``rng`` block with ``rng_seed``."""
     if bins is None:
         bins = next(len(c.values) for c in columns if isinstance(c, ConstColumn))
     components, problems = plan([(c.id, c.deps) for c in columns])
@@ -109,7 +109,7 @@ def make_model(
         columns=tuple(columns),
         declared_count=len(columns),
         components=components,
-        rng=Rng("pcg32", rng_seed) if rng or rng_seed is not None else None,
+        rng=Rng("pcg32", rng_seed) if rng else None,
         initial_conditions=MappingProxyType(dict(initial_conditions or {})),
     )
 

@@ -98,7 +98,8 @@ def _mod(a: float, b: float) -> float:
 def _round(x: float) -> float:
     if not math.isfinite(x):
         return x
-    rounded = decimal.Decimal(x).quantize(decimal.Decimal(1), rounding=decimal.ROUND_HALF_UP)
+    exact = decimal.Context(prec=400, rounding=decimal.ROUND_HALF_UP)  # room for every double's digits
+    rounded = decimal.Decimal(x).quantize(decimal.Decimal(1), context=exact)
     return math.copysign(float(rounded), x) if rounded == 0 else float(rounded)
 
 
