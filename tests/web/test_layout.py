@@ -1,4 +1,4 @@
-from flowtime.model.spec import Edge, Semantics, Topology, TopologyNode
+from flowtime.model import Edge, Semantics, Topology, TopologyNode
 from flowtime.web.layout import GAP_X, MARGIN, NODE_HEIGHT, NODE_WIDTH, layout_graph, layout_topology
 
 
@@ -125,3 +125,15 @@ def test_layout_topology_uses_declared_kinds_and_edges():
         ("Api", "service", 0),
         ("Backlog", "mystery", 1),
     ]
+
+
+def test_binary_tree_is_drawn_without_crossings():
+    nodes = [(f"N{i:02d}", "service") for i in range(20)]
+    edges = [(f"N{(c - 1) // 2:02d}", f"N{c:02d}") for c in range(1, 20)]
+    layout = layout_graph(nodes, edges)
+    y = {n.id: n.y for n in layout.nodes}
+
+    for depth in range(1, 5):
+        members = sorted((n for n in layout.nodes if n.layer == depth), key=lambda n: n.y)
+        parents = [y[f"N{(int(n.id[1:]) - 1) // 2:02d}"] for n in members]
+        assert parents == sorted(parents)  # children appear in their parents' order: no edge crosses

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from flowtime.model.spec import Topology
+from flowtime.model import Topology
 
 NODE_WIDTH = 168
 NODE_HEIGHT = 64
@@ -162,7 +162,11 @@ def _longest_path_layers(count: int, forward: list[tuple[int, int]]) -> list[int
 
 
 def _order_layers(layer: list[int], forward: list[tuple[int, int]]) -> list[list[int]]:
-    """Barycentre sweeps (down, then up) over node slots; sorting is stable, so ties keep their order."""
+    """Barycentre sweeps (down, then up), keeping the ordering with the fewest crossings seen.
+
+    A node without neighbours in the adjacent layer a sweep looks at keeps its slot; the others are
+    sorted by the mean slot of those neighbours (a stable sort, so ties keep their order).
+    """
     layers: list[list[int]] = [[] for _ in range(max(layer, default=-1) + 1)]
     for i, depth in enumerate(layer):
         layers[depth].append(i)
@@ -172,23 +176,37 @@ def _order_layers(layer: list[int], forward: list[tuple[int, int]]) -> list[list
         parents[t].append(s)
         children[s].append(t)
 
-    def slots() -> dict[int, int]:
-        return {i: slot for members in layers for slot, i in enumerate(members)}
+    def reorder(members: list[int], neighbours: dict[int, list[int]], near: list[int]) -> None:
+        pos = {n: slot for slot, n in enumerate(near)}
+        slots = {i: [pos[n] for n in neighbours[i] if n in pos] for i in members}
+        moved = iter(sorted((i for i in members if slots[i]), key=lambda i: sum(slots[i]) / len(slots[i])))
+        members[:] = [next(moved) if slots[i] else i for i in members]
 
-    def reorder(depths: range, neighbours: dict[int, list[int]]) -> None:
-        for depth in depths:
-            pos = slots()
-
-            def barycentre(i: int, pos: dict[int, int] = pos) -> float:
-                near = neighbours[i]
-                return sum(pos[n] for n in near) / len(near) if near else pos[i]
-
-            layers[depth].sort(key=barycentre)
-
+    best = [list(m) for m in layers]
+    fewest = _crossings(layers, forward, layer)
     for _ in range(_SWEEPS):
-        reorder(range(1, len(layers)), parents)
-        reorder(range(len(layers) - 2, -1, -1), children)
-    return layers
+        for depth in range(1, len(layers)):
+            reorder(layers[depth], parents, layers[depth - 1])
+        for depth in range(len(layers) - 2, -1, -1):
+            reorder(layers[depth], children, layers[depth + 1])
+        count = _crossings(layers, forward, layer)
+        if count < fewest:
+            best, fewest = [list(m) for m in layers], count
+    return best
+
+
+def _crossings(layers: list[list[int]], forward: list[tuple[int, int]], layer: list[int]) -> int:
+    """Pairs of edges between the same two adjacent layers whose ends are in opposite order."""
+    slot = {i: s for members in layers for s, i in enumerate(members)}
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for s, t in forward:
+        if layer[t] == layer[s] + 1:
+            spans.setdefault(layer[s], []).append((slot[s], slot[t]))
+    count = 0
+    for edges in spans.values():
+        for k, (a1, b1) in enumerate(edges):
+            count += sum(1 for a2, b2 in edges[k + 1 :] if (a1 - a2) * (b1 - b2) < 0)
+    return count
 
 
 def _forward_path(a: PlacedNode, b: PlacedNode) -> str:

@@ -1,0 +1,137 @@
+// FlowTime UI behaviour shared by every page: copy buttons, template search, array editors, mode switch.
+(function () {
+  "use strict";
+
+  function setupCopy(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (btn) {
+      if (btn.dataset.bound) return;
+      btn.dataset.bound = "1";
+      btn.addEventListener("click", function () {
+        var text = btn.dataset.copy;
+        var done = function () { btn.textContent = "Copied"; setTimeout(function () { btn.textContent = "Copy"; }, 1500); };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () { btn.textContent = "Copy failed"; });
+        } else {
+          var area = document.createElement("textarea");
+          area.value = text; document.body.appendChild(area); area.select();
+          try { document.execCommand("copy"); done(); } finally { area.remove(); }
+        }
+      });
+    });
+  }
+
+  function setupSearch(root) {
+    root.querySelectorAll("[data-filter-list]").forEach(function (input) {
+      if (input.dataset.bound) return;
+      input.dataset.bound = "1";
+      var list = document.querySelector(input.dataset.filterList);
+      var empty = document.getElementById("template-search-empty");
+      input.addEventListener("input", function () {
+        var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+        var shown = 0;
+        list.querySelectorAll("[data-filter-text]").forEach(function (item) {
+          var text = item.dataset.filterText;
+          var match = words.every(function (w) { return text.indexOf(w) >= 0; });
+          item.hidden = !match;
+          if (match) shown += 1;
+        });
+        if (empty) empty.hidden = shown > 0;
+      });
+    });
+  }
+
+  function cellInput(editor, value, index) {
+    var input = document.createElement("input");
+    input.type = "number";
+    input.className = "cell";
+    input.name = editor.dataset.name;
+    input.step = editor.dataset.step;
+    if (editor.dataset.min !== undefined) input.min = editor.dataset.min;
+    if (editor.dataset.max !== undefined) input.max = editor.dataset.max;
+    input.value = value;
+    var label = editor.getAttribute("aria-labelledby");
+    var title = label ? document.getElementById(label).textContent : editor.dataset.name;
+    input.setAttribute("aria-label", title + " value " + index);
+    return input;
+  }
+
+  function setupArrays(root) {
+    root.querySelectorAll("[data-array-editor]").forEach(function (editor) {
+      if (editor.dataset.bound) return;
+      editor.dataset.bound = "1";
+      var cells = editor.querySelector("[data-cells]");
+      var count = editor.querySelector("[data-count]");
+      var refresh = function () { count.textContent = cells.children.length + " values"; };
+      var resize = function (n) {
+        var last = cells.lastElementChild ? cells.lastElementChild.value : "";
+        while (cells.children.length < n) cells.appendChild(cellInput(editor, last, cells.children.length));
+        while (cells.children.length > n) cells.lastElementChild.remove();
+        refresh();
+      };
+      editor.querySelector("[data-array-add]").addEventListener("click", function () {
+        resize(cells.children.length + 1);
+        cells.lastElementChild.focus();
+      });
+      editor.querySelector("[data-array-remove]").addEventListener("click", function () {
+        resize(Math.max(0, cells.children.length - 1));
+      });
+      var match = editor.querySelector("[data-array-match]");
+      if (match) {
+        match.addEventListener("click", function () {
+          var bins = document.querySelector('[name="' + match.dataset.arrayMatch + '"]');
+          var n = bins ? parseInt(bins.value || bins.placeholder, 10) : NaN;
+          if (Number.isFinite(n) && n >= 0 && n <= 100000) resize(n);
+        });
+      }
+      editor.querySelector("[data-array-fill]").addEventListener("click", function () {
+        var value = editor.querySelector("[data-array-fill-value]").value;
+        Array.prototype.forEach.call(cells.children, function (c) { c.value = value; });
+      });
+      refresh();
+    });
+  }
+
+  function setupModeSwitch(root) {
+    root.querySelectorAll("[data-mode-switch]").forEach(function (box) {
+      if (box.dataset.bound) return;
+      box.dataset.bound = "1";
+      var only = box.querySelector("[data-telemetry-only]");
+      box.addEventListener("change", function () {
+        var checked = box.querySelector('input[name="mode"]:checked');
+        only.hidden = !(checked && checked.value === "telemetry");
+      });
+    });
+  }
+
+  function setupCards(root) {
+    root.querySelectorAll("[data-template-card]").forEach(function (card) {
+      if (card.dataset.bound) return;
+      card.dataset.bound = "1";
+      card.addEventListener("click", function () {
+        document.querySelectorAll("[data-template-card]").forEach(function (c) {
+          c.classList.remove("card-selected");
+          c.removeAttribute("aria-current");
+        });
+        card.classList.add("card-selected");
+        card.setAttribute("aria-current", "true");
+      });
+    });
+  }
+
+  function setup(root) {
+    setupCopy(root); setupSearch(root); setupArrays(root); setupModeSwitch(root); setupCards(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setup(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { setup(event.target); });
+  // A request that never reached the server (network down, server stopped) still needs a visible message.
+  document.addEventListener("htmx:sendError", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    var box = document.createElement("div");
+    box.className = "alert alert-error";
+    box.setAttribute("role", "alert");
+    box.textContent = "Error: the server could not be reached. Check that FlowTime is running, then try again.";
+    target.prepend(box);
+  });
+})();

@@ -1,0 +1,108 @@
+"""Time-travel view in Chromium: keyboard operation and the scrub repaint budget on a 20-node graph."""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from tests.e2e.conftest import ARTIFACTS, shot
+from tests.e2e.factories import WIDE_NODES, WIDE_TEMPLATE_ID
+
+_SCRUB = """async (b) => {
+  const slider = document.getElementById('scrubber');
+  const t0 = performance.now();
+  slider.value = String(b);
+  slider.dispatchEvent(new Event('input', {bubbles: true}));
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return {ms: performance.now() - t0, bin: document.getElementById('topology').dataset.bin};
+}"""
+
+
+@pytest.fixture
+def wide_run(api: httpx.Client) -> str:
+    response = api.post("/v1/runs", json={"templateId": WIDE_TEMPLATE_ID, "mode": "simulation"})
+    assert response.status_code == 201, response.text
+    return response.json()["metadata"]["runId"]
+
+
+def _colours(page: Page) -> dict[str, str]:
+    return page.eval_on_selector_all(
+        ".node", "els => Object.fromEntries(els.map(e => [e.dataset.node, e.dataset.color]))"
+    )
+
+
+def test_scrub_repaint_stays_within_200_ms_for_20_nodes(
+    page: Page, server: str, api: httpx.Client, wide_run: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    window = api.get(f"/v1/runs/{wide_run}/state_window", params={"startBin": 0, "endBin": 11}).json()
+    assert len(window["nodes"]) == WIDE_NODES
+    page.goto(f"{server}/runs/{wide_run}/time-travel")
+    expect(page.locator("#topology")).to_have_attribute("data-bin", "0")
+    page.locator('.node[data-node="N19"]').click()  # the inspector's charts repaint too: the worst case
+    expect(page.locator("[data-inspector-charts] canvas").first).to_be_visible()
+
+    timings = []
+    for b in [*range(1, 12), *range(10, -1, -1)]:
+        result = page.evaluate(_SCRUB, b)
+        assert result["bin"] == str(b)
+        assert _colours(page) == {n["id"]: n["colors"][b] for n in window["nodes"]}
+        timings.append(result["ms"])
+    shot(page, "time-travel-20-nodes")
+
+    median, worst = statistics.median(timings), max(timings)
+    report = (
+        f"scrub latency, {WIDE_NODES} nodes, {len(timings)} bin changes (input → next frame): "
+        f"median {median:.1f} ms, max {worst:.1f} ms, target ≤ 200 ms"
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "scrub-latency.txt").write_text(report + "\n", encoding="utf-8")
+    with capsys.disabled():
+        print("\n" + report)
+    assert median <= 200, report
+
+
+def test_time_travel_is_keyboard_operable(page: Page, server: str, wide_run: str) -> None:
+    page.goto(f"{server}/runs/{wide_run}/time-travel")
+    topology = page.locator("#topology")
+    expect(topology).to_have_attribute("data-bin", "0")
+    expect(page.locator(".legend")).to_contain_text("Critical")
+
+    slider = page.get_by_role("slider", name="Bin")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    expect(topology).to_have_attribute("data-bin", "1")
+    page.keyboard.press("End")
+    expect(topology).to_have_attribute("data-bin", "11")
+    expect(slider).to_have_attribute("aria-valuetext", "Bin 12 of 12 · 2025-01-01 00:55–01:00 UTC")
+    page.keyboard.press("Home")
+    expect(topology).to_have_attribute("data-bin", "0")
+
+    play = page.locator("[data-play]")
+    page.keyboard.press(" ")
+    expect(play).to_have_attribute("aria-pressed", "true")
+    expect(topology).not_to_have_attribute("data-bin", "0")
+    page.keyboard.press(" ")
+    expect(play).to_have_attribute("aria-pressed", "false")
+
+    root = page.locator('.node[data-node="N00"]')
+    root.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.node") in ("N01", "N02")
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate("document.activeElement.dataset.node") == "N00"
+    page.keyboard.press("Enter")
+    expect(root).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-inspector-node]")).to_have_text("N00 (service)")
+    label = root.get_attribute("aria-label") or ""
+    assert re.fullmatch(r"N00, service: (OK|Warning|Critical|No data), util \d+ %", label), label
+    page.keyboard.press("Escape")
+    expect(root).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("[data-inspector-empty]")).to_be_visible()
+
+    before = int(topology.get_attribute("data-bin") or "0")
+    page.locator("h2#warnings-title").click()  # focus leaves the controls: arrows still step bins
+    page.keyboard.press("ArrowLeft" if before == 11 else "ArrowRight")
+    expect(topology).to_have_attribute("data-bin", str(before - 1 if before == 11 else before + 1))
