@@ -45,7 +45,7 @@ def normalise_spec_text(text: str) -> SpecText:
     """
     body = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     warnings: tuple[Problem, ...] = ()
-    original = _compose(body)
+    original = _compose(body) if "provenance" in body else None  # no parse for the common case
     if isinstance(original, yaml.MappingNode) and _has_provenance(original):
         stripped = _strip_provenance_lines(body)
         if _equal(_compose(stripped), _without_provenance(original)):

@@ -6,13 +6,15 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import numpy.typing as npt
 
@@ -288,18 +290,24 @@ class RunStaging:
         return seed
 
     def _write_series(self, model: Model, evaluation: SeriesSource) -> list[SeriesEntry]:
+        """Encode, write and hash each selected series in one pass; fsyncs overlap on worker threads."""
         series_dir = self.path / layout.SERIES_DIR
         series_dir.mkdir()
         state = model.state_columns
+        bins = model.grid.bins
         entries: list[SeriesEntry] = []
-        for column in select_columns(model, evaluation.order):
-            with (self.path / layout.series_path(layout.series_id(column))).open("wb") as stream:
-                digest = write_series_csv(stream, evaluation.series(column))
-                stream.flush()
-                os.fsync(stream.fileno())
-            entries.append(
-                SeriesEntry.for_column(column, state=column in state, points=model.grid.bins, hash_=digest)
-            )
+        with _Syncer() as syncer:
+            for column in select_columns(model, evaluation.order):
+                stream = (self.path / layout.series_path(layout.series_id(column))).open("wb")
+                try:
+                    digest = write_series_csv(stream, evaluation.series(column))
+                    stream.flush()
+                except BaseException:
+                    stream.close()
+                    raise
+                syncer.submit(stream)
+                entry = SeriesEntry.for_column(column, state=column in state, points=bins, hash_=digest)
+                entries.append(entry)
         _fsync_dir(series_dir)
         return entries
 
@@ -466,6 +474,40 @@ def _scenario_of(run_dir: Path) -> str | None:
         return None
     value = document.get("scenarioHash") if isinstance(document, dict) else None
     return value.strip().lower() if isinstance(value, str) else None
+
+
+class _Syncer:
+    """fsync-and-close of written files on a few worker threads.
+
+    A journaling file system commits concurrent fsyncs together, so a run of many series is durable in a
+    fraction of the time sequential fsyncs take. At most ``pending`` files are open at once; leaving the
+    context waits for every fsync and re-raises the first failure.
+    """
+
+    def __init__(self, workers: int = 8, pending: int = 32) -> None:
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="flowtime-fsync")
+        self._slots = threading.BoundedSemaphore(pending)
+        self._futures: list[Future[None]] = []
+
+    def __enter__(self) -> _Syncer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._pool.shutdown(wait=True)
+        if exc_info[0] is None:
+            for future in self._futures:
+                future.result()
+
+    def submit(self, stream: BinaryIO) -> None:
+        self._slots.acquire()
+        self._futures.append(self._pool.submit(self._sync, stream))
+
+    def _sync(self, stream: BinaryIO) -> None:
+        try:
+            os.fsync(stream.fileno())
+        finally:
+            stream.close()
+            self._slots.release()
 
 
 def _write_file(path: Path, data: bytes) -> None:
