@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from tests.artifacts.factories import (
     EXAMPLE_TEXT,
+    FakeEvaluation,
+    evaluation_for,
     example_evaluation,
     example_model,
     write_text,
@@ -745,3 +747,21 @@ def test_remove_stale_staging_deletes_only_old_dot_dirs(tmp_path: Path) -> None:
 
     assert removed == [".old-run_b-0123456789abcdef", ".tmp-run_a-0123456789abcdef"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".locks", ".tmp-fresh-1", "run_c"]
+
+
+def test_series_of_the_wrong_length_is_a_bug_not_a_run(tmp_path: Path) -> None:
+    model = example_model()
+    evaluation = evaluation_for(model, {"handled": [1.0, 2.0, 3.0, 4.0]})
+    short = FakeEvaluation(grid=model.grid, order=model.order, values=evaluation.values[:, :3])
+
+    with pytest.raises(ValueError, match=r"series 'handled' has shape \(3,\); the grid has 4 bins"):
+        write_run(tmp_path, spec_text=EXAMPLE_TEXT, model=model, evaluation=short)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_staging_run_commits_once(tmp_path: Path) -> None:
+    with stage_run(tmp_path, spec_text=EXAMPLE_TEXT, run_id="once") as staging:
+        staging.commit(model=example_model(), evaluation=example_evaluation())
+        with pytest.raises(RuntimeError, match="already committed"):
+            staging.commit(model=example_model(), evaluation=example_evaluation())
+    assert (tmp_path / "once" / "run.json").is_file()

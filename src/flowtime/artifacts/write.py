@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+import numpy as np
 import numpy.typing as npt
 
 from flowtime.artifacts import layout
@@ -226,6 +227,8 @@ class RunStaging:
         default_model_files: Mapping[str, bytes] | None = None,
     ) -> RunWritten:
         """Write every bundle file, then move the staging directory into place under the run lock."""
+        if self._committed:
+            raise RuntimeError(f"run '{self.run_id}' was already committed")
         defaults = {self._model_path(rel): data for rel, data in (default_model_files or {}).items()}
         seed = self._effective_seed(model, evaluation)
         recorded, provenance_warnings = resolve_provenance(
@@ -298,9 +301,12 @@ class RunStaging:
         entries: list[SeriesEntry] = []
         with _Syncer() as syncer:
             for column in select_columns(model, evaluation.order):
+                values = np.asarray(evaluation.series(column), dtype=np.float64)
+                if values.shape != (bins,):
+                    raise ValueError(f"series '{column}' has shape {values.shape}; the grid has {bins} bins")
                 stream = (self.path / layout.series_path(layout.series_id(column))).open("wb")
                 try:
-                    digest = write_series_csv(stream, evaluation.series(column))
+                    digest = write_series_csv(stream, values)
                     stream.flush()
                 except BaseException:
                     stream.close()
