@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowtime.model import parse_document
 from flowtime.sim.emitter import dump, scalar
@@ -87,3 +89,17 @@ def test_every_string_reads_back_unchanged_with_our_reader_and_the_model_parser(
     text = dump({"v": value, "l": [value]})
     assert load_typed(text) == {"v": value, "l": [value]}
     assert parse_document(text).root == {"v": value, "l": [value]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(exclude_categories=("Cs",)), max_size=40))
+def test_any_string_reads_back_unchanged(value: str) -> None:
+    text = dump({"v": value, "l": [value, "x"]})
+    assert load_typed(text) == {"v": value, "l": [value, "x"]}
+    assert parse_document(text).root == {"v": value, "l": [value, "x"]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(allow_nan=False) | st.integers(min_value=-(2**63), max_value=2**63 - 1))
+def test_any_number_reads_back_as_the_same_number(value: float) -> None:
+    assert load_typed(dump({"v": value})) == {"v": value}

@@ -651,3 +651,12 @@ def test_generation_logs_1003_and_failures_1004(events: EventRecorder) -> None:
         2,
         "warning",
     )
+
+
+def test_extra_pmf_keys_are_dropped_with_a_warning() -> None:
+    pmf = "  - id: jitter\n    kind: pmf\n    pmf:\n      values: [1, 2]\n      probabilities: [0.5, 0.5]\n"
+    result = generate(make_template(template_text(nodes=NODES + pmf + "      policy: repeat\n")))
+    assert [(w.code, w.path) for w in result.warnings] == [("unknown_key", "nodes[4].pmf.policy")]
+    assert "policy" not in result.model
+    assert "    pmf:\n      values: [1, 2]\n      probabilities: [0.5, 0.5]\n" in result.model
+    assert result.metadata["stochastic"] is True and result.rng_seed is None

@@ -62,6 +62,26 @@ _KNOWN_KEYS: Mapping[str, frozenset[str]] = {
     "output": frozenset({"series", "source", "as", "filename", "exclude", "id", "description"}),
     "rng": frozenset({"kind", "seed"}),
 }
+# Nested closed mappings: parent kind -> {key: (child kind, is a list of them)}.
+_CHILDREN: Mapping[str, Mapping[str, tuple[str, bool]]] = {
+    "root": {
+        "metadata": ("metadata", False),
+        "window": ("window", False),
+        "parameters": ("parameter", True),
+        "grid": ("grid", False),
+        "topology": ("topology", False),
+        "nodes": ("node", True),
+        "outputs": ("output", True),
+        "rng": ("rng", False),
+    },
+    "topology": {"nodes": ("topologyNode", True), "edges": ("edge", True)},
+    "topologyNode": {
+        "semantics": ("semantics", False),
+        "initialCondition": ("initialCondition", False),
+        "ui": ("ui", False),
+    },
+    "node": {"pmf": ("pmf", False)},
+}
 _HONOURED_PROVENANCE = ("source", "generator")
 
 
@@ -93,37 +113,7 @@ def check_rules(
 def unknown_keys(document: Mapping[str, Any]) -> list[TemplateProblem]:
     """``unknown_key`` warnings for keys outside the template format, and ``provenance_key_ignored``."""
     found: list[TemplateProblem] = []
-    _check_keys(document, "root", "", found)
-    for key, kind, item_kind in (
-        ("metadata", "metadata", None),
-        ("window", "window", None),
-        ("grid", "grid", None),
-        ("rng", "rng", None),
-        ("parameters", None, "parameter"),
-        ("outputs", None, "output"),
-    ):
-        value = document.get(key)
-        if kind is not None:
-            _check_keys(value, kind, key, found)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                _check_keys(item, item_kind or "", f"{key}[{i}]", found)
-    nodes = document.get("nodes")
-    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
-        _check_keys(node, "node", f"nodes[{i}]", found)
-        if isinstance(node, dict):
-            _check_keys(node.get("pmf"), "pmf", f"nodes[{i}].pmf", found)
-    topology = document.get("topology")
-    _check_keys(topology, "topology", "topology", found)
-    if isinstance(topology, dict):
-        for i, node in enumerate(_list(topology.get("nodes"))):
-            path = f"topology.nodes[{i}]"
-            _check_keys(node, "topologyNode", path, found)
-            if isinstance(node, dict):
-                for key in ("semantics", "initialCondition", "ui"):
-                    _check_keys(node.get(key), key, f"{path}.{key}", found)
-        for i, edge in enumerate(_list(topology.get("edges"))):
-            _check_keys(edge, "edge", f"topology.edges[{i}]", found)
+    _walk_keys(document, "root", "", found)
     provenance = document.get("provenance")
     if isinstance(provenance, dict):
         for key in provenance:
@@ -389,7 +379,7 @@ def _topology_problems(document: Mapping[str, Any], node_ids: set[str]) -> list[
     return problems
 
 
-def _check_keys(value: Any, kind: str, path: str, found: list[TemplateProblem]) -> None:
+def _walk_keys(value: Any, kind: str, path: str, found: list[TemplateProblem]) -> None:
     if not isinstance(value, dict):
         return
     known = _KNOWN_KEYS[kind]
@@ -401,6 +391,13 @@ def _check_keys(value: Any, kind: str, path: str, found: list[TemplateProblem]) 
                     "unknown_key", f"Unknown key '{key}' at {where} was ignored", "warning", path=where
                 )
             )
+    for key, (child, many) in _CHILDREN.get(kind, {}).items():
+        child_path = f"{path}.{key}" if path else key
+        if many:
+            for i, item in enumerate(_list(value.get(key))):
+                _walk_keys(item, child, f"{child_path}[{i}]", found)
+        else:
+            _walk_keys(value.get(key), child, child_path, found)
 
 
 def _node_ids(nodes: Any) -> set[str]:
