@@ -13,8 +13,9 @@ with warnings.catch_warnings():  # Starlette asks for httpx2; the httpx-based cl
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from flowtime.runs import Settings
+from flowtime.runs import RunService, Settings
 from flowtime.server import create_app
+from flowtime.sim import Catalogue, load_catalogue
 
 
 @pytest.fixture
@@ -22,9 +23,16 @@ def settings(tmp_path: Path) -> Settings:
     return Settings.resolve(data_dir=tmp_path / "data", env={})
 
 
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    """Loaded once: a catalogue is immutable, and loading it validates every shipped template."""
+    return load_catalogue()
+
+
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    return create_app(settings)
+def app(settings: Settings, catalogue: Catalogue) -> FastAPI:
+    ready = settings.ensure_roots()
+    return create_app(ready, service=RunService(ready, catalogue=catalogue))
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from tests.api.factories import SERVICE_MODEL, csv_text, telemetry_manifest, wri
 
 from flowtime.errors import FlowTimeError
 from flowtime.logs import configure_logging
-from flowtime.runs.state import load_run_state, snapshot, window
+from flowtime.runs.state import load_run_state
+from flowtime.runs.timetravel import snapshot, window
 
 TELEMETRY_MODEL = """\
 schemaVersion: 1

@@ -11,14 +11,21 @@ from flowtime.runs import to_wire
 
 
 class WireJSONResponse(JSONResponse):
-    """``application/json; charset=utf-8``; ``8.0`` renders as ``8`` and NaN/±∞ as ``null``."""
+    """``application/json; charset=utf-8``; ``8.0`` renders as ``8`` and NaN/±∞ as ``null``.
+
+    ``normalized=True`` skips the per-value pass for content already in wire form (state answers, whose
+    windows hold tens of thousands of numbers built by ``wire_series``).
+    """
 
     media_type = "application/json; charset=utf-8"
 
+    def __init__(self, content: Any, status_code: int = 200, *, normalized: bool = False, **kw: Any) -> None:
+        self.normalized = normalized
+        super().__init__(content, status_code, **kw)
+
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            to_wire(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode()
+        wire = content if self.normalized else to_wire(content)
+        return json.dumps(wire, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 class SchemaJSONResponse(WireJSONResponse):

@@ -6,7 +6,8 @@ from flowtime.runs.requests import CaptureRequest, RunRequest, parse_capture_req
 from flowtime.runs.sandbox import contain, relative_file, run_directory, validate_series_id
 from flowtime.runs.service import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, RunService
 from flowtime.runs.settings import Settings
-from flowtime.runs.state import RunState, load_run_state, snapshot, window
+from flowtime.runs.state import RunState, load_run_state
+from flowtime.runs.timetravel import snapshot, window
 from flowtime.runs.wire import grid_time_text, instant_text, parse_instant, to_wire, wire_number, wire_series
 
 __all__ = [

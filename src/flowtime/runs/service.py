@@ -34,7 +34,8 @@ from flowtime.runs.details import (
 from flowtime.runs.requests import parse_capture_request, parse_mode, parse_run_request
 from flowtime.runs.sandbox import contain, run_directory, validate_series_id
 from flowtime.runs.settings import Settings
-from flowtime.runs.state import RunState, load_run_state, snapshot, window
+from flowtime.runs.state import RunState, load_run_state
+from flowtime.runs.timetravel import snapshot, window
 from flowtime.runs.wire import instant_text, parse_instant
 from flowtime.sim import Catalogue, load_catalogue, template_schema
 from flowtime.telemetry.availability import telemetry_summary

@@ -1,22 +1,20 @@
-"""Time-travel state of a stored run: per-node series, derived metrics and warnings (``api.md`` §6)."""
+"""A stored run loaded for time-travel queries: per-node series, derived metrics, warnings (api.md §6)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from flowtime.artifacts import series_id
 from flowtime.errors import (
     Conflict,
     FlowTimeError,
-    InvalidInput,
     ModelInvalid,
     NotFound,
     Problem,
@@ -33,6 +31,7 @@ from flowtime.model import (
     resolve_uri,
     snake,
 )
+from flowtime.runs.derived import QUEUE_KINDS, Derived, FloatArray, derive
 from flowtime.runs.details import (
     INDEX_FILE,
     StoredRun,
@@ -45,9 +44,7 @@ from flowtime.runs.details import (
     read_json_object,
     run_warnings,
 )
-from flowtime.runs.wire import bin_times, grid_time_text, parse_instant, wire_number, wire_series
-
-FloatArray = npt.NDArray[np.float64]
+from flowtime.runs.wire import parse_instant
 
 _LOG = get_logger("state")
 # Semantic key, label in mode-validation messages (api.md §6.3), in metric order.
@@ -59,7 +56,6 @@ SEMANTICS: tuple[tuple[str, str], ...] = (
     ("queueDepth", "queue"),
     ("capacity", "capacity"),
 )
-_QUEUE_KINDS = frozenset({"queue", "dlq", "serviceWithBuffer"})
 _PARSE_CODES = frozenset({"yaml_syntax", "yaml_empty", "limit_exceeded"})
 
 
@@ -197,91 +193,14 @@ def load_run_state(run_dir: Path, run_id: str, *, allowed_roots: Sequence[Path])
         mode_error = _simulation_error(nodes, model.grid.bins)
         resolved = True
     for n in nodes:
-        n.derived = _derive(n, model)
+        n.derived = derive(
+            n.node.kind,
+            n.series,
+            sla_min=n.node.semantics.sla_min,
+            bin_minutes=model.grid.bin_minutes,
+            bins=model.grid.bins,
+        )
     return RunState(stored, model, nodes, top, top_capture, resolved, mode_error)
-
-
-def snapshot(state: RunState, bin_index: int) -> dict[str, Any]:
-    """The ``/state`` answer for one bin (``api.md`` §6.5)."""
-    if not 0 <= bin_index < state.bins:
-        raise InvalidInput(
-            f"binIndex must be between 0 and {state.bins - 1}.", code="bin_out_of_range", location="binIndex"
-        )
-    if state.mode_error is not None:
-        raise state.mode_error
-    minutes = state.model.grid.bin_minutes
-    start = state.start
-    begin = start + timedelta(minutes=minutes * bin_index) if start else None
-    nodes = [_snapshot_node(n, bin_index) for n in state.nodes]
-    warnings = state.top_warnings + _capture_at(state.capture_warnings, bin_index, bin_index, cut=False)
-    body = {
-        "metadata": state.metadata(),
-        "bin": {
-            "index": bin_index,
-            "startUtc": grid_time_text(begin) if begin else None,
-            "endUtc": grid_time_text(begin + timedelta(minutes=minutes)) if begin else None,
-            "durationMinutes": minutes,
-        },
-        "nodes": nodes,
-        "warnings": warnings,
-    }
-    log_event(
-        _LOG,
-        "StateSnapshotObservability",
-        3001,
-        runId=state.run_id,
-        mode=state.mode,
-        binIndex=bin_index,
-        totalBins=state.bins,
-        nodeCount=len(nodes),
-        warningCount=len(warnings) + sum(len(n["telemetry"]["warnings"]) for n in nodes),
-    )
-    return body
-
-
-def window(state: RunState, start_bin: int, end_bin: int, *, max_bins: int) -> dict[str, Any]:
-    """The ``/state_window`` answer for bins ``start_bin..end_bin`` inclusive (``api.md`` §6.6)."""
-    if state.mode_error is not None:
-        raise state.mode_error
-    last = state.bins - 1
-    for name, value in (("startBin", start_bin), ("endBin", end_bin)):
-        if not 0 <= value <= last:
-            raise InvalidInput(
-                f"{name} must be between 0 and {last}.", code="bin_out_of_range", location=name
-            )
-    if end_bin < start_bin:
-        raise InvalidInput("endBin must be greater than or equal to startBin.", code="invalid_query")
-    count = end_bin - start_bin + 1
-    if count > max_bins:
-        raise InvalidInput(
-            f"Requested bin range {count} exceeds maximum supported window size of {max_bins}.",
-            code="window_too_large",
-        )
-    start = state.start
-    if start is None:
-        raise Conflict(
-            "Run is missing window.startTimeUtc required for time-travel responses.",
-            code="start_time_missing",
-        )
-    body = {
-        "metadata": state.metadata(),
-        "window": {"startBin": start_bin, "endBin": end_bin, "binCount": count},
-        "timestampsUtc": bin_times(start, state.model.grid.bin_minutes, range(start_bin, end_bin + 1)),
-        "nodes": [_window_node(n, start_bin, end_bin) for n in state.nodes],
-        "warnings": state.top_warnings + _capture_at(state.capture_warnings, start_bin, end_bin, cut=True),
-    }
-    log_event(
-        _LOG,
-        "StateWindowObservability",
-        3002,
-        runId=state.run_id,
-        mode=state.mode,
-        startBin=start_bin,
-        endBin=end_bin,
-        requestedBins=count,
-        totalBins=state.bins,
-    )
-    return body
 
 
 # ----------------------------------------------------------------------------------------------- loading
@@ -366,7 +285,7 @@ def _resolve_node(
     state = NodeState(node)
     telemetry = stored.mode == "telemetry"
     refs = node.semantics.refs()
-    if node.kind in _QUEUE_KINDS and "queueDepth" not in refs:
+    if node.kind in QUEUE_KINDS and "queueDepth" not in refs:
         column = node.queue_column or f"{snake(node.id)}_queue"
         _, path = _series_file(stored.directory, index, column)
         if path is not None:
@@ -431,7 +350,7 @@ def _simulation_error(nodes: Sequence[NodeState], bins: int) -> FlowTimeError | 
         required = ["arrivals"]
         if n.node.kind == "service":
             required.append("served")
-        if n.node.kind in _QUEUE_KINDS:
+        if n.node.kind in QUEUE_KINDS:
             required.append("queueDepth")
         labels = dict(SEMANTICS)
         labels["queueDepth"] = "queue"
@@ -489,122 +408,6 @@ def _top_warning(message: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- answers
 
 
-@dataclass(frozen=True, slots=True)
-class Derived:
-    """``model.md`` §10 per bin; NaN stands for null."""
-
-    utilization: FloatArray | None
-    latency_minutes: FloatArray | None
-    throughput_ratio: FloatArray
-    color: npt.NDArray[np.str_]
-
-
-def _derive(n: NodeState, model: Model) -> Derived:
-    """Derived metrics of one node: a null, NaN or ±∞ input, or a divisor at or below zero, gives null."""
-    bins = model.grid.bins
-    nan = np.full(bins, np.nan)
-    arrivals = n.series.get("arrivals", nan)
-    served = n.series.get("served", nan)
-    capacity = n.series.get("capacity")
-    queue = n.series.get("queueDepth")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        utilization = None if capacity is None else np.where(capacity > 0, served / capacity, np.nan)
-        latency = None
-        if n.node.kind in _QUEUE_KINDS and queue is not None:
-            latency = np.where(served > 0, queue / served * model.grid.bin_minutes, np.nan)
-        ratio = np.where(arrivals != 0, served / arrivals, np.nan)
-    utilization, latency, ratio = (
-        None if a is None else np.where(np.isfinite(a), a, np.nan) for a in (utilization, latency, ratio)
-    )
-    color = np.full(bins, "gray", dtype="<U6")
-    if n.node.kind in ("queue", "dlq"):
-        sla = n.node.semantics.sla_min
-        if latency is not None and sla is not None and sla > 0:
-            color = np.where(latency <= sla, "green", np.where(latency <= 1.5 * sla, "yellow", "red"))
-            color[np.isnan(latency)] = "gray"
-    elif utilization is not None:
-        color = np.where(utilization < 0.7, "green", np.where(utilization < 0.9, "yellow", "red"))
-        color[np.isnan(utilization)] = "gray"
-    return Derived(utilization, latency, ratio, color)  # type: ignore[arg-type]
-
-
-def _at(series: FloatArray | None, i: int) -> int | float | None:
-    return None if series is None else wire_number(float(series[i]))
-
-
-def _snapshot_node(n: NodeState, i: int) -> dict[str, Any]:
-    s = n.series
-    d = n.derived
-    return {
-        "id": n.node.id,
-        "kind": n.kind,
-        "metrics": {
-            "arrivals": _at(s.get("arrivals"), i),
-            "served": _at(s.get("served"), i),
-            "errors": _at(s.get("errors"), i),
-            "queue": _at(s.get("queueDepth"), i),
-            "capacity": _at(s.get("capacity"), i),
-            "externalDemand": _at(s.get("externalDemand"), i),
-        },
-        "derived": {
-            "utilization": _at(d.utilization, i),
-            "latencyMinutes": _at(d.latency_minutes, i),
-            "throughputRatio": _at(d.throughput_ratio, i),
-            "color": str(d.color[i]),
-        },
-        "telemetry": {
-            "sources": list(n.sources),
-            "warnings": n.warnings() + _capture_at(n.capture_warnings, i, i, cut=False),
-        },
-    }
-
-
-def _window_node(n: NodeState, a: int, b: int) -> dict[str, Any]:
-    s = n.series
-    d = n.derived
-    count = b - a + 1
-
-    def cut(values: FloatArray | None) -> list[int | float | None]:
-        return [None] * count if values is None else wire_series(values[a : b + 1])
-
-    series: dict[str, Any] = {"arrivals": cut(s.get("arrivals")), "served": cut(s.get("served"))}
-    series["errors"] = cut(s.get("errors"))
-    if "externalDemand" in s:
-        series["externalDemand"] = cut(s["externalDemand"])
-    if "queueDepth" in s:
-        series["queue"] = cut(s["queueDepth"])
-    if "capacity" in s:
-        series["capacity"] = cut(s["capacity"])
-        series["utilization"] = cut(d.utilization)
-    if n.node.kind in _QUEUE_KINDS and "queueDepth" in s:
-        series["latencyMinutes"] = cut(d.latency_minutes)
-    series["throughputRatio"] = cut(d.throughput_ratio)
-    return {
-        "id": n.node.id,
-        "kind": n.kind,
-        "series": series,
-        "colors": [str(c) for c in d.color[a : b + 1]],
-        "telemetry": {
-            "sources": list(n.sources),
-            "warnings": n.warnings() + _capture_at(n.capture_warnings, a, b, cut=True),
-        },
-    }
-
-
-def _capture_at(warnings: Sequence[Mapping[str, Any]], a: int, b: int, *, cut: bool) -> list[dict[str, Any]]:
-    """Capture warnings touching bins ``a..b`` (null ``bins`` always kept); ``cut`` trims ``bins``."""
-    out: list[dict[str, Any]] = []
-    for w in warnings:
-        bins = w.get("bins")
-        if bins is None:
-            out.append(dict(w))
-            continue
-        inside = [x for x in bins if a <= x <= b]
-        if inside:
-            out.append({**w, "bins": inside} if cut else dict(w))
-    return out
-
-
 def _grid_start(model: Model) -> datetime | None:
     if model.grid.start is not None:
         return model.grid.start
@@ -614,4 +417,4 @@ def _grid_start(model: Model) -> datetime | None:
     return None
 
 
-__all__ = ["ModelMetadataInvalid", "NodeState", "RunState", "load_run_state", "snapshot", "window"]
+__all__ = ["SEMANTICS", "ModelMetadataInvalid", "NodeState", "RunState", "load_run_state"]

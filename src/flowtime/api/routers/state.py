@@ -27,7 +27,7 @@ def state(
     bin_index: Annotated[str | None, Query(alias="binIndex", description="integer bin index")] = None,
 ) -> Any:
     """Every topology node at one bin: metrics, derived metrics, colour, sources and warnings."""
-    return WireJSONResponse(_logged(runId, lambda: service.state(runId, bin_index)))
+    return WireJSONResponse(_logged(runId, lambda: service.state(runId, bin_index)), normalized=True)
 
 
 @router.get("/state_window", response_model=StateWindow, responses=errors(400, 404, 409, 412, 413, 422, 500))
@@ -38,7 +38,8 @@ def state_window(
     end_bin: Annotated[str | None, Query(alias="endBin", description="integer bin index (inclusive)")] = None,
 ) -> Any:
     """Every topology node's series over a bin range, with per-bin colours."""
-    return WireJSONResponse(_logged(runId, lambda: service.state_window(runId, start_bin, end_bin)))
+    answer = _logged(runId, lambda: service.state_window(runId, start_bin, end_bin))
+    return WireJSONResponse(answer, normalized=True)
 
 
 @router.get("/index", response_model=SeriesIndex, responses=errors(400, 404))
