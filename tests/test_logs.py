@@ -28,3 +28,14 @@ def test_configure_is_idempotent() -> None:
     configure_logging(stream=stream)
     log_event(get_logger(), "x", 1)
     assert len(stream.getvalue().strip().splitlines()) == 1
+
+
+def test_default_handler_follows_a_replaced_stderr(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    configure_logging()
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    log_event(get_logger(), "one", 1)
+    first.close()
+    monkeypatch.setattr("sys.stderr", second)
+    log_event(get_logger(), "two", 2)
+    assert json.loads(second.getvalue())["event"] == "two"

@@ -37,13 +37,28 @@ def log_event(
     logger.log(level, event, extra={"fields": {"eventId": event_id, **fields}})
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time, so a replaced stderr (tests, CLI runners) works."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
-    """Route the ``flowtime`` logger to ``stream`` (stderr by default) as JSON lines; idempotent."""
+    """Route the ``flowtime`` logger to ``stream`` (the current stderr by default) as JSON lines; idempotent."""
     root = logging.getLogger(_LOGGER_NAME)
     for handler in list(root.handlers):
         if getattr(handler, "_flowtime", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonLinesFormatter())
     handler._flowtime = True  # type: ignore[attr-defined]
     root.addHandler(handler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Annotated
 import typer
 
 from flowtime import __version__
-from flowtime.cli import engine
+from flowtime.cli import engine, sim
 from flowtime.cli.context import set_settings
 from flowtime.logs import configure_logging
 from flowtime.runs import Settings
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("validate")(engine.validate)
 app.command("run")(engine.run)
 app.command("eval")(engine.eval_)
+app.add_typer(sim.app, name="sim")
 
 # Global options may appear anywhere on the command line (api.md §11); they are moved in front of the
 # command before Typer parses, so `flowtime run m.yaml --data-dir X` works like `flowtime --data-dir X run …`.
@@ -77,7 +79,9 @@ def _global(
         log_level=log_level,
     )
     set_settings(settings)
-    configure_logging(getattr(logging, settings.log_level.upper(), logging.INFO))
+    # Local commands keep stderr quiet unless asked; `serve` raises the level to the service's own setting.
+    explicit = log_level or os.environ.get("FLOWTIME_LOG_LEVEL")
+    configure_logging(getattr(logging, (explicit or "warning").upper(), logging.WARNING))
 
 
 def hoist_global_options(argv: Sequence[str]) -> list[str]:
