@@ -18,7 +18,16 @@ from flowtime.errors import (
     WriteFailed,
 )
 
-FAMILIES = [FlowTimeError, InvalidInput, PathEscape, NotFound, Conflict, Unprocessable, ModelInvalid, WriteFailed]
+FAMILIES = [
+    FlowTimeError,
+    InvalidInput,
+    PathEscape,
+    NotFound,
+    Conflict,
+    Unprocessable,
+    ModelInvalid,
+    WriteFailed,
+]
 
 
 @pytest.mark.parametrize("cls", FAMILIES)
@@ -66,8 +75,13 @@ def test_model_invalid_joins_error_messages_and_keeps_warnings_out_of_the_body()
     problems = [
         Problem("unknown_key", "Unknown key 'x' at root was ignored", "warning", path="x"),
         Problem("cycle", "Graph has a cycle involving nodes: a, b", nodes=("a", "b")),
-        Problem("unknown_reference", "Node c: unknown node reference 'd'", path="nodes[2].expr", node_id="c",
-                position=0),
+        Problem(
+            "unknown_reference",
+            "Node c: unknown node reference 'd'",
+            path="nodes[2].expr",
+            node_id="c",
+            position=0,
+        ),
     ]
     exc = ModelInvalid(problems)
     assert exc.code == "model_invalid"

@@ -17,8 +17,8 @@ WORKED_EXAMPLE = (
     "grid:\n  bins: 4\n  binSize: 15\n  binUnit: minutes\n"
     "nodes:\n"
     "  - id: calls\n    kind: const\n    values: [12, 15, 9, 0]\n"
-    "  - id: handled\n    kind: expr\n    expr: \"MIN(calls, 10)\"\n"
-    "  - id: handle_rate\n    kind: expr\n    expr: \"handled / calls\"\n"
+    '  - id: handled\n    kind: expr\n    expr: "MIN(calls, 10)"\n'
+    '  - id: handle_rate\n    kind: expr\n    expr: "handled / calls"\n'
     "outputs:\n  - series: handled\n  - series: handle_rate\n"
 )
 
@@ -48,7 +48,7 @@ def test_validate_json_lists_every_problem(runner: CliRunner, tmp_path: Path) ->
     text = (
         "schemaVersion: 1\ngrid: {bins: 3, binSize: 1, binUnit: hours}\nnodes:\n"
         "  - {id: demand, kind: const, values: [5, 5]}\n"
-        "  - {id: spill, kind: expr, expr: \"LOG(demand)\"}\n"
+        '  - {id: spill, kind: expr, expr: "LOG(demand)"}\n'
     )
     result = invoke(runner, "validate", str(_write(tmp_path, text)), "--json")
     assert result.exit_code == 1
@@ -103,7 +103,10 @@ def test_run_existing_explicit_id_fails_without_overwrite(runner: CliRunner, tmp
     assert invoke(runner, *args).exit_code == 0
     again = invoke(runner, *args)
     assert again.exit_code == 1
-    assert "Error [run_exists]: Run directory 'dup' already exists. Enable Overwrite to replace it." in again.stderr
+    assert (
+        "Error [run_exists]: Run directory 'dup' already exists. Enable Overwrite to replace it."
+        in again.stderr
+    )
     assert invoke(runner, *args, "--overwrite").exit_code == 0
 
 
@@ -121,7 +124,7 @@ def test_run_non_integer_seed_is_a_usage_error(runner: CliRunner, tmp_path: Path
 
 
 def test_run_model_error_json_body(runner: CliRunner, tmp_path: Path) -> None:
-    text = "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, expr: \"b + 1\", kind: expr}\n"
+    text = 'schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, expr: "b + 1", kind: expr}\n'
     result = invoke(runner, "run", str(_write(tmp_path, text)), "--out", str(tmp_path / "r"), "--json")
     assert result.exit_code == 1
     body = json.loads(result.stdout)
@@ -158,21 +161,45 @@ def test_eval_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
         ("- just\n- a list\n", "invalid_type"),
         ("hello world\n", "invalid_type"),
         ("schemaVersion: 1\ngrid: {bins: 2000000, binSize: 1, binUnit: hours}\n", "grid_invalid"),
-        ("schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1, NaN]}\n",
-         "invalid_value"),
-        ("schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1]}\n"
-         "  - {id: A, values: [1]}\n", "duplicate_id"),
-        ("schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, kind: blob}\n",
-         "unknown_node_kind"),
-        ("schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, kind: expr, expr: \"2 ** 3\"}\n",
-         "expr_parse_error"),
-        ("schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n"
-         "  - {id: a, kind: const, source: \"file:missing.csv\"}\n", "source_not_found"),
+        (
+            "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1, NaN]}\n",
+            "invalid_value",
+        ),
+        (
+            "schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1]}\n"
+            "  - {id: A, values: [1]}\n",
+            "duplicate_id",
+        ),
+        (
+            "schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, kind: blob}\n",
+            "unknown_node_kind",
+        ),
+        (
+            'schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, kind: expr, expr: "2 ** 3"}\n',
+            "expr_parse_error",
+        ),
+        (
+            "schemaVersion: 1\ngrid: {bins: 1, binSize: 1, binUnit: hours}\nnodes:\n"
+            '  - {id: a, kind: const, source: "file:missing.csv"}\n',
+            "source_not_found",
+        ),
     ],
-    ids=["empty", "syntax", "list", "scalar", "bins-limit", "nan-word", "duplicate-id", "unknown-kind",
-         "expr-typo", "missing-source"],
+    ids=[
+        "empty",
+        "syntax",
+        "list",
+        "scalar",
+        "bins-limit",
+        "nan-word",
+        "duplicate-id",
+        "unknown-kind",
+        "expr-typo",
+        "missing-source",
+    ],
 )
-def test_bad_models_exit_1_with_a_coded_error(runner: CliRunner, tmp_path: Path, text: str, code: str) -> None:
+def test_bad_models_exit_1_with_a_coded_error(
+    runner: CliRunner, tmp_path: Path, text: str, code: str
+) -> None:
     result = invoke(runner, "run", str(_write(tmp_path, text)), "--out", str(tmp_path / "r"), "--json")
     assert result.exit_code == 1, result.output
     body = json.loads(result.stdout)
@@ -207,7 +234,12 @@ def test_huge_file_is_rejected_by_the_size_limit(runner: CliRunner, tmp_path: Pa
 
 def test_global_options_are_accepted_anywhere() -> None:
     assert hoist_global_options(["run", "m.yaml", "--data-dir", "d", "--json", "--log-level=debug"]) == [
-        "--data-dir", "d", "--log-level=debug", "run", "m.yaml", "--json",
+        "--data-dir",
+        "d",
+        "--log-level=debug",
+        "run",
+        "m.yaml",
+        "--json",
     ]
 
 
@@ -215,7 +247,9 @@ def test_python_dash_m_entry_point_runs(tmp_path: Path) -> None:
     model = _write(tmp_path, WORKED_EXAMPLE)
     done = subprocess.run(
         [sys.executable, "-m", "flowtime", "eval", str(model), "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["columns"] == 3

@@ -38,6 +38,9 @@ def test_conformance_case(case: Path) -> None:
     tolerance = float(expected.get("tolerance", 1e-9))
     for column, values in expected["series"].items():
         np.testing.assert_allclose(
-            evaluation.series(column), np.asarray(values, dtype=float), rtol=tolerance, atol=0.0,
+            evaluation.series(column),
+            np.asarray(values, dtype=float),
+            rtol=tolerance,
+            atol=0.0,
             err_msg=f"series {column}",
         )
