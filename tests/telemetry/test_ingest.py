@@ -350,3 +350,19 @@ def test_progress_reports_bytes(tmp_path: Path) -> None:
     size = path.stat().st_size
     assert seen[-1] == (size, size)
     assert not math.isnan(size)
+
+
+def test_quoted_fields_may_hold_commas_quotes_and_line_breaks(tmp_path: Path) -> None:
+    text = (
+        "timestamp,nodeId,metric,value,note\r\n"
+        '2026-03-02T08:00:00Z,A,served,1,"multi\r\nline, ""quoted"" note"\r\n'
+        '2026-03-02T08:01:00Z,"A","served","2",plain\r\n'
+        '"2026-03-02T08:02:00Z",A,served,3,\r\n'
+    )
+    plan = plan_import(write(tmp_path, text), grid(bins=1))
+    assert plan.counts.read == 3
+    assert csv_rows(plan.files[0].data)[1] == "0,6"
+    bad = write(tmp_path, text + "2026-03-02T08:03:00Z,A,served,x\r\n", "bad.csv")
+    with pytest.raises(FlowTimeError) as info:
+        plan_import(bad, grid(bins=1))
+    assert info.value.message == "Row 4: value 'x' is not a number."

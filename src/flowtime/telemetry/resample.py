@@ -97,58 +97,65 @@ class RowCounts:
     dropped: int = 0
 
 
+class _Drop:
+    """Rows dropped for one unknown node or metric name; ``count`` grows as they stream by."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 @dataclass
 class Resampler:
     """Streams samples into per-series bins.
 
     ``level_agg`` maps ``queueDepth``/``capacity`` to ``last`` (default) or ``mean``. Rows are offered
     through ``add`` in input order, which decides ties between equal timestamps (the later row wins).
+    ``add`` is the import's inner loop: one dictionary lookup on the row's (node, metric text) pair finds
+    the series or the reason to drop the row.
     """
 
     grid: ImportGrid
     level_agg: Mapping[str, LevelAgg] = field(default_factory=dict)
-    counts: RowCounts = field(default_factory=RowCounts)
     _series: dict[tuple[str, Metric], _Series] = field(default_factory=dict)
+    _targets: dict[tuple[str, str], _Series | _Drop] = field(default_factory=dict)
     _node_order: dict[str, int] = field(default_factory=dict)
-    _unknown_nodes: dict[str, int] = field(default_factory=dict)
-    _unknown_metrics: dict[str, int] = field(default_factory=dict)
-    _metrics: dict[str, Metric | None] = field(default_factory=dict)
+    _unknown_nodes: dict[str, _Drop] = field(default_factory=dict)
+    _unknown_metrics: dict[str, _Drop] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._start = self.grid.start_micros
         self._bin = self.grid.bin_micros
         self._end = self._start + self._bin * self.grid.bins
         self._known = set(self.grid.node_ids) if self.grid.node_ids is not None else None
+        self._accepted = 0
+        self._out_of_window = 0
+
+    @property
+    def counts(self) -> RowCounts:
+        dropped = sum(d.count for d in (*self._unknown_nodes.values(), *self._unknown_metrics.values()))
+        read = self._accepted + self._out_of_window + dropped
+        return RowCounts(read, self._accepted, self._out_of_window, dropped)
 
     def add(self, micros: int, node_id: str, metric_text: str, value: float) -> None:
         """Offer one validated sample (``value`` may be NaN/±∞: a non-finite sample)."""
-        counts = self.counts
-        counts.read += 1
-        known = self._known
-        if known is not None and node_id not in known:
-            self._unknown_nodes[node_id] = self._unknown_nodes.get(node_id, 0) + 1
-            counts.dropped += 1
+        target = self._targets.get((node_id, metric_text))
+        if target is None:
+            target = self._target(node_id, metric_text)
+        if target.__class__ is _Drop:
+            target.count += 1  # type: ignore[union-attr]
             return
-        metric = self._metrics.get(metric_text, _UNSET)
-        if metric is _UNSET:
-            metric = self._metrics[metric_text] = parse_metric(metric_text)
-        if metric is None:
-            self._unknown_metrics[metric_text] = self._unknown_metrics.get(metric_text, 0) + 1
-            counts.dropped += 1
-            return
-        series = self._series.get((node_id, metric))  # type: ignore[arg-type]
-        if series is None:
-            series = self._open(node_id, metric)  # type: ignore[arg-type]
         if micros < self._start or micros >= self._end:
-            counts.out_of_window += 1
+            self._out_of_window += 1
             return
+        series: _Series = target  # type: ignore[assignment]
         b = (micros - self._start) // self._bin
-        counts.accepted += 1
+        self._accepted += 1
         series.samples[b] = 1
         if value - value != 0.0:  # NaN or ±∞, without a function call
             series.nonfinite[b] = 1
-            return
-        if series.level_last:
+        elif series.level_last:
             if micros >= series.stamp[b]:
                 series.stamp[b] = micros
                 series.total[b] = value
@@ -156,6 +163,20 @@ class Resampler:
         else:
             series.total[b] += value
             series.finite[b] += 1
+
+    def _target(self, node_id: str, metric_text: str) -> _Series | _Drop:
+        """First sight of a (node, metric text) pair: the series it feeds, or the drop it counts toward."""
+        target: _Series | _Drop
+        metric = parse_metric(metric_text)
+        if self._known is not None and node_id not in self._known:
+            target = self._unknown_nodes.setdefault(node_id, _Drop())
+        elif metric is None:
+            target = self._unknown_metrics.setdefault(metric_text, _Drop())
+        else:
+            existing = self._series.get((node_id, metric))
+            target = existing if existing is not None else self._open(node_id, metric)
+        self._targets[(node_id, metric_text)] = target
+        return target
 
     def _open(self, node_id: str, metric: Metric) -> _Series:
         self._node_order.setdefault(node_id, len(self._node_order))
@@ -167,23 +188,23 @@ class Resampler:
     def import_warnings(self) -> list[CaptureWarning]:
         """``rows_out_of_window`` (one), then ``unknown_node`` per node, then ``unknown_metric`` per name."""
         out: list[CaptureWarning] = []
-        if self.counts.out_of_window:
+        if self._out_of_window:
             out.append(
                 CaptureWarning(
-                    "rows_out_of_window", f"Dropped {self.counts.out_of_window} rows outside the grid window."
+                    "rows_out_of_window", f"Dropped {self._out_of_window} rows outside the grid window."
                 )
             )
-        for node_id, count in self._unknown_nodes.items():
+        for node_id, drop in self._unknown_nodes.items():
             out.append(
                 CaptureWarning(
                     "unknown_node",
-                    f"Dropped {count} rows for node '{node_id}' not present in the model topology.",
+                    f"Dropped {drop.count} rows for node '{node_id}' not present in the model topology.",
                     node_id=node_id,
                 )
             )
-        for name, count in self._unknown_metrics.items():
+        for name, drop in self._unknown_metrics.items():
             out.append(
-                CaptureWarning("unknown_metric", f"Dropped {count} rows with unknown metric '{name}'.")
+                CaptureWarning("unknown_metric", f"Dropped {drop.count} rows with unknown metric '{name}'.")
             )
         return out
 
@@ -211,13 +232,6 @@ class Resampler:
             mean = metric.level  # a level metric that is not ``last`` is averaged
             values[has_value] = total[has_value] / finite[has_value] if mean else total[has_value]
         return ResampledSeries(node_id, metric, values, ~samples, has_value & nonfinite)
-
-
-class _Unset:
-    """Sentinel for a metric name not looked up yet."""
-
-
-_UNSET = _Unset()
 
 
 def level_aggregations(level_agg: Mapping[str, LevelAgg]) -> dict[str, str]:
