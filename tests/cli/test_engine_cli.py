@@ -124,7 +124,10 @@ def test_run_non_integer_seed_is_a_usage_error(runner: CliRunner, tmp_path: Path
 
 
 def test_run_model_error_json_body(runner: CliRunner, tmp_path: Path) -> None:
-    text = 'schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, kind: expr, expr: "b + 1"}\n'
+    text = (
+        "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n"
+        '  - {id: a, kind: expr, expr: "b + 1"}\n'
+    )
     result = invoke(runner, "run", str(_write(tmp_path, text)), "--out", str(tmp_path / "r"), "--json")
     assert result.exit_code == 1
     body = json.loads(result.stdout)
