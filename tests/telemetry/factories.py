@@ -133,9 +133,7 @@ def hand_run(
     (run / "series" / "index.json").write_bytes(json_bytes(index))
     (run / "spec.yaml").write_text(model, encoding="utf-8")
     (run / "model" / "model.yaml").write_text(model, encoding="utf-8")
-    (run / "model" / "metadata.json").write_bytes(
-        json_bytes({"templateId": "adhoc-model", "mode": "simulation"})
-    )
+    (run / "model" / "metadata.json").write_bytes(json_bytes({"templateId": "adhoc-model", "mode": "simulation"}))
     return run
 
 

@@ -9,16 +9,12 @@ from flowtime.telemetry.metrics import ARRIVALS, EXTERNAL_DEMAND, QUEUE_DEPTH
 
 
 def entries(*ids: str, points: int = 4) -> list[IndexEntry]:
-    return [
-        IndexEntry(f"{i}@{i.upper()}@DEFAULT", f"series/{i}@{i.upper()}@DEFAULT.csv", points) for i in ids
-    ]
+    return [IndexEntry(f"{i}@{i.upper()}@DEFAULT", f"series/{i}@{i.upper()}@DEFAULT.csv", points) for i in ids]
 
 
 def summary(raw: dict[str, Any], index: list[IndexEntry]) -> list[tuple[str, str, str, str]]:
     bindings, _ = plan_bindings(raw, index)
-    return [
-        (b.node_id, b.metric.name, b.source_series_id.split("@")[0], b.target_file_name) for b in bindings
-    ]
+    return [(b.node_id, b.metric.name, b.source_series_id.split("@")[0], b.target_file_name) for b in bindings]
 
 
 HTTP: dict[str, Any] = {
@@ -54,9 +50,7 @@ HTTP: dict[str, Any] = {
 
 
 def test_http_service_binds_seven_files_in_declaration_and_metric_order() -> None:
-    index = entries(
-        "http_arrivals", "http_served", "http_errors", "http_capacity", "http_processed", "request_queue"
-    )
+    index = entries("http_arrivals", "http_served", "http_errors", "http_capacity", "http_processed", "request_queue")
     assert summary(HTTP, index) == [
         ("HttpService", "Arrivals", "http_arrivals", "HttpService_arrivals.csv"),
         ("HttpService", "Served", "http_served", "HttpService_served.csv"),
@@ -95,9 +89,7 @@ def test_index_matching_is_case_insensitive_and_first_entry_wins() -> None:
         IndexEntry("Calls@CALLS@DEFAULT", "series/first.csv", 4),
         IndexEntry("calls@CALLS@OTHER", "series/second.csv", 4),
     ]
-    bindings, _ = plan_bindings(
-        {"topology": {"nodes": [{"id": "S", "semantics": {"arrivals": "CALLS"}}]}}, index
-    )
+    bindings, _ = plan_bindings({"topology": {"nodes": [{"id": "S", "semantics": {"arrivals": "CALLS"}}]}}, index)
     assert [b.source_path for b in bindings] == ["series/first.csv"]
 
 
@@ -116,8 +108,7 @@ def test_invalid_alias_is_ignored_with_warning_and_later_duplicate_keys_ignored(
     assert [w.to_json() for w in warnings] == [
         {
             "code": "alias_invalid",
-            "message": "Output alias '../escape.csv' for series 'a' is not a plain file name; "
-            "default name used.",
+            "message": "Output alias '../escape.csv' for series 'a' is not a plain file name; default name used.",
             "nodeId": "a",
         }
     ]

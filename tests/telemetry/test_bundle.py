@@ -141,9 +141,7 @@ def replace_file(capture_dir: Path, name: str, data: bytes) -> None:
     rewrite_manifest(capture_dir, fix)
 
 
-def bundle_error(
-    capture_dir: Path, tmp_path: Path, model: str = SMALL_MODEL, **options: object
-) -> FlowTimeError:
+def bundle_error(capture_dir: Path, tmp_path: Path, model: str = SMALL_MODEL, **options: object) -> FlowTimeError:
     runs = tmp_path / "runs"
     with pytest.raises(FlowTimeError) as info:
         build_bundle(capture_dir, model, runs_root=runs, capture_label="web/2026-03", **options)  # type: ignore[arg-type]
@@ -177,9 +175,7 @@ def test_missing_and_invalid_manifest(small_capture: Path, tmp_path: Path) -> No
         " HttpService_arrivals.csv",
     ],
 )
-def test_manifest_paths_must_be_plain_files_inside_the_capture(
-    small_capture: Path, tmp_path: Path, path: str
-) -> None:
+def test_manifest_paths_must_be_plain_files_inside_the_capture(small_capture: Path, tmp_path: Path, path: str) -> None:
     if path == "link.csv":
         (tmp_path / "secret.csv").write_text(csv_text("1", "1", "1", "1"))
         os.symlink(tmp_path / "secret.csv", small_capture / "link.csv")
@@ -227,9 +223,7 @@ def test_checksum_mismatch(small_capture: Path, tmp_path: Path) -> None:
         ),
     ],
 )
-def test_files_are_read_strictly(
-    small_capture: Path, tmp_path: Path, data: bytes, code: str, message: str
-) -> None:
+def test_files_are_read_strictly(small_capture: Path, tmp_path: Path, data: bytes, code: str, message: str) -> None:
     replace_file(small_capture, "HttpService_served.csv", data)
     error = bundle_error(small_capture, tmp_path)
     assert (error.code, error.message) == (code, message)
@@ -241,8 +235,7 @@ def test_model_must_parse_and_match_the_grid(small_capture: Path, tmp_path: Path
     mismatch = bundle_error(small_capture, tmp_path, model=SMALL_MODEL.replace("binSize: 15", "binSize: 5"))
     assert mismatch.code == "capture_grid_mismatch"
     assert mismatch.message == (
-        "Model grid (4 bins of 5 minutes) does not match the grid of capture 'web/2026-03' "
-        "(4 bins of 15 minutes)."
+        "Model grid (4 bins of 5 minutes) does not match the grid of capture 'web/2026-03' (4 bins of 15 minutes)."
     )
     same = SMALL_MODEL.replace("binUnit: minutes", "binUnit: MINUTES")
     assert build_bundle(small_capture, same, runs_root=tmp_path / "runs", run_id="ok").run.run_id == "ok"
@@ -254,9 +247,7 @@ def test_run_id_rules(small_capture: Path, tmp_path: Path) -> None:
     with pytest.raises(FlowTimeError) as info:
         build_bundle(small_capture, SMALL_MODEL, runs_root=tmp_path / "runs", run_id="taken")
     assert info.value.code == "run_exists"
-    again = build_bundle(
-        small_capture, SMALL_MODEL, runs_root=tmp_path / "runs", run_id="taken", overwrite=True
-    )
+    again = build_bundle(small_capture, SMALL_MODEL, runs_root=tmp_path / "runs", run_id="taken", overwrite=True)
     assert again.run.run_id == "taken"
 
 
@@ -264,9 +255,7 @@ def test_model_source_outside_the_sandbox_fails_the_load(small_capture: Path, tm
     model = SMALL_MODEL.replace("values: [30, 44, 52, 41]", "source: file:../../../etc/passwd").replace(
         "    served: handled\n", "    served: handled\n"
     )
-    hostile = model.replace(
-        "topology:\n  nodes:\n    - id: HttpService\n", "topology:\n  nodes:\n    - id: Other\n"
-    )
+    hostile = model.replace("topology:\n  nodes:\n    - id: HttpService\n", "topology:\n  nodes:\n    - id: Other\n")
     error = bundle_error(small_capture, tmp_path, model=hostile)
     assert error.code == "model_invalid"
     assert any(p.code == "uri_outside_sandbox" for p in error.problems)  # type: ignore[attr-defined]
@@ -313,7 +302,51 @@ def test_provenance_supplement_and_replaced_nodes_are_recorded(small_capture: Pa
         "calls": {"id": "calls", "values": [30, 44, 52, 41]},
         "handled": {"id": "handled", "kind": "expr", "expr": "MIN(calls, 40)"},
     }
-    bare = build_bundle(
-        small_capture, SMALL_MODEL, runs_root=tmp_path / "runs", run_id="q", provenance_text="m-7"
-    )
+    bare = build_bundle(small_capture, SMALL_MODEL, runs_root=tmp_path / "runs", run_id="q", provenance_text="m-7")
     assert json.loads((bare.run.run_dir / "model" / "provenance.json").read_text())["modelId"] == "m-7"
+
+
+WIP_MODEL = """\
+schemaVersion: 1
+grid: {bins: 4, binSize: 1, binUnit: hours}
+nodes:
+  - id: inbound
+    values: [8, 9, 2, 0]
+  - id: cap
+    values: [3, 3, 3, 3]
+  - id: spill_share
+    kind: expr
+    expr: intake_queue_overflow / MAX(inbound, 1)
+topology:
+  nodes:
+    - id: IntakeQueue
+      kind: serviceWithBuffer
+      semantics: {arrivals: inbound, capacity: cap}
+      wipLimit: 4
+      wipOverflow: DLQ
+    - id: DLQ
+      kind: dlq
+      semantics: {arrivals: cap, capacity: cap}
+"""
+
+
+def test_observed_queues_report_underivable_wip_columns_as_zero(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    model = load_model(WIP_MODEL)
+    source = write_run(runs, spec_text=WIP_MODEL, model=model, evaluation=evaluate(model), run_id="src").run_dir
+    before = series_of(source)
+    assert {"intake_queue_overflow", "intake_queue_wip_limit", "dlq_inflow_from_intake_queue"} <= set(before)
+    captured = capture_of(source, tmp_path / "cap")
+    result = build_bundle(captured, WIP_MODEL, runs_root=runs, run_id="replay", now=NOW)
+    after = series_of(result.run.run_dir)
+    assert set(after) == set(before)
+    zeros = csv_text("0", "0", "0", "0").encode()
+    for column in ("intake_queue_overflow", "intake_queue_wip_limit", "dlq_inflow_from_intake_queue", "spill_share"):
+        assert after[column] == zeros, column
+    for column in ("inbound", "cap", "intake_queue_queue", "dlq_queue"):
+        assert after[column] == before[column], column
+    warnings = json.loads((result.run.run_dir / "run.json").read_text())["warnings"]
+    assert warnings == [
+        "telemetry_derived_unavailable: Series intake_queue_overflow, intake_queue_wip_limit, "
+        "dlq_inflow_from_intake_queue cannot be derived from telemetry for node 'IntakeQueue'; reported as 0."
+    ]

@@ -28,9 +28,7 @@ def files_in(directory: Path) -> dict[str, bytes]:
 
 
 def test_capture_writes_csvs_and_a_valid_manifest(tmp_path: Path) -> None:
-    run = hand_run(
-        tmp_path, {"calls": csv_text("30", "44", "52", "41"), "handled": csv_text("30", "40", "40", "40")}
-    )
+    run = hand_run(tmp_path, {"calls": csv_text("30", "44", "52", "41"), "handled": csv_text("30", "40", "40", "40")})
     result = run_capture(run, tmp_path / "out")
     out = files_in(tmp_path / "out")
     assert list(out) == ["HttpService_arrivals.csv", "HttpService_served.csv", "manifest.json"]
@@ -71,17 +69,12 @@ def test_capture_writes_csvs_and_a_valid_manifest(tmp_path: Path) -> None:
 
 
 def test_spec_gap_example_and_its_hash(tmp_path: Path) -> None:
-    run = hand_run(
-        tmp_path, {"calls": "bin_index,value\n0,30\n1,44\n3,41\n", "handled": csv_text("1", "1", "1", "1")}
-    )
+    run = hand_run(tmp_path, {"calls": "bin_index,value\n0,30\n1,44\n3,41\n", "handled": csv_text("1", "1", "1", "1")})
     result = run_capture(run, tmp_path / "out", gap_mode="warn")
     data = (tmp_path / "out" / "HttpService_arrivals.csv").read_bytes()
     assert data == b"bin_index,value\n0,30\n1,44\n2,\n3,41\n"
     assert result.manifest is not None
-    assert (
-        result.manifest.files[0].hash
-        == "sha256:f9e9ab97bc9bddb1bac0cb4f4daa2d135c2614ea4949fa236d556452bb0f15cf"
-    )
+    assert result.manifest.files[0].hash == "sha256:f9e9ab97bc9bddb1bac0cb4f4daa2d135c2614ea4949fa236d556452bb0f15cf"
     assert [w.to_json() for w in result.manifest.warnings] == [
         {
             "code": "length_mismatch",
@@ -269,8 +262,7 @@ def test_missing_run_directory(tmp_path: Path) -> None:
         ),
         (
             lambda run: (run / "series" / "calls@CALLS@DEFAULT.csv").unlink(),
-            "Series 'calls@CALLS@DEFAULT.csv' is missing or invalid: "
-            "'calls@CALLS@DEFAULT.csv' was not found.",
+            "Series 'calls@CALLS@DEFAULT.csv' is missing or invalid: 'calls@CALLS@DEFAULT.csv' was not found.",
         ),
         (
             lambda run: (run / "series" / "calls@CALLS@DEFAULT.csv").write_text("time,value\n0,1\n"),
@@ -292,9 +284,7 @@ def test_missing_run_directory(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_unreadable_sources_are_capture_source_invalid_and_write_nothing(
-    tmp_path: Path, damage, message: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_sources_are_capture_source_invalid_and_write_nothing(tmp_path: Path, damage, message: str) -> None:  # type: ignore[no-untyped-def]
     run = hand_run(tmp_path, {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")})
     damage(run)
     with pytest.raises(FlowTimeError) as info:

@@ -103,9 +103,7 @@ def test_listing_covers_keys_and_run_scoped_captures_newest_first(roots: tuple[P
     runs, telemetry = roots
     first = simulate(runs, "http-service")
     second = simulate(runs, "order-system")
-    generate_capture(
-        first.name, runs_root=runs, telemetry_root=telemetry, now=datetime(2026, 3, 2, 8, tzinfo=UTC)
-    )
+    generate_capture(first.name, runs_root=runs, telemetry_root=telemetry, now=datetime(2026, 3, 2, 8, tzinfo=UTC))
     generate_capture(
         second.name,
         runs_root=runs,

@@ -67,9 +67,7 @@ def test_input_arrays_are_not_modified() -> None:
     np.testing.assert_array_equal(VALUES, before)
 
 
-@pytest.mark.parametrize(
-    ("text", "mode"), [("warn", "warn"), ("Fill_Zero", "fill-zero"), (" ignore ", "ignore")]
-)
+@pytest.mark.parametrize(("text", "mode"), [("warn", "warn"), ("Fill_Zero", "fill-zero"), (" ignore ", "ignore")])
 def test_parse_gap_mode(text: str, mode: str) -> None:
     assert parse_gap_mode(text) == mode
 

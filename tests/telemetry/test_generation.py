@@ -114,10 +114,7 @@ def test_overwrite_regenerates_keeping_the_run_manifest_name(roots: tuple[Path, 
     result = generate(roots, run.name, overwrite=True, now=LATER)
     assert result.generated_at_utc == "2026-03-02T09:00:00.000000Z"
     assert not (target / "stale.csv").exists()
-    assert (
-        json.loads((target / "autocapture.json").read_text())["generatedAtUtc"]
-        == "2026-03-02T09:00:00.000000Z"
-    )
+    assert json.loads((target / "autocapture.json").read_text())["generatedAtUtc"] == "2026-03-02T09:00:00.000000Z"
     assert (target / "telemetry-manifest.json").read_bytes() == (target / "manifest.json").read_bytes()
 
 
@@ -177,9 +174,7 @@ def test_run_checks(roots: tuple[Path, Path]) -> None:
     with pytest.raises(FlowTimeError) as telemetry:
         generate(roots, run.name)
     assert telemetry.value.code == "capture_source_invalid"
-    assert (
-        telemetry.value.message == "Run 'run_hand' is a telemetry run; only simulation runs can be captured."
-    )
+    assert telemetry.value.message == "Run 'run_hand' is a telemetry run; only simulation runs can be captured."
 
 
 def test_run_without_bindings_is_capture_empty_and_target_untouched(roots: tuple[Path, Path]) -> None:

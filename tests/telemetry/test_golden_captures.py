@@ -50,9 +50,7 @@ def test_golden_manifest_hashes_and_shape(template_id: str) -> None:
     golden = GOLDEN / template_id
     manifest = read_manifest(golden, label=template_id)
     assert manifest.files, "a golden capture must hold files"
-    assert sorted(p.name for p in golden.iterdir()) == sorted(
-        [*(f.path for f in manifest.files), "manifest.json"]
-    )
+    assert sorted(p.name for p in golden.iterdir()) == sorted([*(f.path for f in manifest.files), "manifest.json"])
     for f in manifest.files:
         data = (golden / f.path).read_bytes()
         assert sha256_bytes(data) == f.hash
@@ -74,9 +72,7 @@ def test_golden_file_sets() -> None:
         "ShippingService",
     )
     metrics = ("arrivals", "served", "errors", "capacity")
-    assert names["order-system"] == sorted(
-        f"{s}_{m}.csv" for s in ("OrderService", "PaymentService") for m in metrics
-    )
+    assert names["order-system"] == sorted(f"{s}_{m}.csv" for s in ("OrderService", "PaymentService") for m in metrics)
     assert names["microservices"] == sorted(f"{s}_{m}.csv" for s in services for m in metrics)
     assert names["http-service"] == sorted(
         [

@@ -48,9 +48,7 @@ def grid(**overrides: object):  # type: ignore[no-untyped-def]
     values: dict[str, object] = {"start": START, "bins": 4, "bin_size": 15, "bin_unit": "minutes"}
     values.update(overrides)
     node_ids = values.pop("node_ids", None)
-    return make_grid(
-        values["start"], values["bins"], values["bin_size"], values["bin_unit"], node_ids=node_ids
-    )  # type: ignore[arg-type]
+    return make_grid(values["start"], values["bins"], values["bin_size"], values["bin_unit"], node_ids=node_ids)  # type: ignore[arg-type]
 
 
 def csv_rows(data: bytes) -> list[str]:
@@ -169,9 +167,7 @@ def test_level_last_ties_go_to_the_later_row_and_mean_averages(tmp_path: Path) -
     path = write(tmp_path, text)
     last = plan_import(path, grid(bins=1))
     assert [csv_rows(f.data)[1] for f in last.files] == ["0,2", "0,7"]
-    mean = plan_import(
-        path, grid(bins=1), ImportOptions(level_agg={"queueDepth": "mean", "capacity": "mean"})
-    )
+    mean = plan_import(path, grid(bins=1), ImportOptions(level_agg={"queueDepth": "mean", "capacity": "mean"}))
     assert [csv_rows(f.data)[1] for f in mean.files] == ["0,1.5", "0,37.333333333333336"]
     assert [(w.code, w.node_id) for w in mean.warnings] == [("nan_detected", "Q")]
 
@@ -220,9 +216,7 @@ def test_columns_are_configurable_and_missing_columns_are_fatal(tmp_path: Path) 
 def test_import_writes_a_standard_bundle(tmp_path: Path) -> None:
     path = write(tmp_path, IRREGULAR)
     out = tmp_path / "tel" / "web"
-    result = import_telemetry(
-        path, out, grid=grid(), telemetry_root=tmp_path / "tel", roots=[tmp_path], now=NOW
-    )
+    result = import_telemetry(path, out, grid=grid(), telemetry_root=tmp_path / "tel", roots=[tmp_path], now=NOW)
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "Db_served.csv",
@@ -301,9 +295,7 @@ def test_parquet_input_with_aware_naive_and_text_timestamps(tmp_path: Path) -> N
         [datetime(2026, 3, 2, 9, 5, tzinfo=UTC), datetime(2026, 3, 2, 8, 20, tzinfo=UTC)],
         type=pa.timestamp("ns", tz="Europe/Paris"),
     )
-    table = pa.table(
-        {"Timestamp": aware, "node": ["A", "A"], "metric": ["served", "served"], "value": [2, 3]}
-    )
+    table = pa.table({"Timestamp": aware, "node": ["A", "A"], "metric": ["served", "served"], "value": [2, 3]})
     pq.write_table(table, tmp_path / "aware.parquet")
     plan = plan_import(tmp_path / "aware.parquet", grid())
     assert csv_rows(plan.files[0].data) == ["bin_index,value", "0,", "1,3", "2,", "3,"]

@@ -33,11 +33,7 @@ def example() -> Manifest:
         grid=CaptureGrid(4, 15, "minutes"),
         provenance=CaptureProvenance("run_deterministic_5c1e0b7a", SCENARIO, "2026-03-02T09:12:44.318204Z"),
         files=(ManifestFile("HttpService", "Arrivals", "HttpService_arrivals.csv", SPEC_HASH, 4),),
-        warnings=(
-            CaptureWarning(
-                "data_gap", "Missing value at bin 2 for HttpService:Arrivals.", "HttpService", (2,)
-            ),
-        ),
+        warnings=(CaptureWarning("data_gap", "Missing value at bin 2 for HttpService:Arrivals.", "HttpService", (2,)),),
         start_time_utc="2026-03-02T08:00:00Z",
     )
 
@@ -103,9 +99,7 @@ def test_read_manifest_missing_and_invalid_are_coded(tmp_path: Path) -> None:
     with pytest.raises(Unprocessable) as broken:
         read_manifest(tmp_path, label="k")
     assert broken.value.code == "capture_manifest_invalid"
-    assert broken.value.message.startswith(
-        "Capture 'k' has an invalid manifest.json: not valid JSON at line 1"
-    )
+    assert broken.value.message.startswith("Capture 'k' has an invalid manifest.json: not valid JSON at line 1")
     (tmp_path / "manifest.json").write_text(json.dumps({"schemaVersion": 2}), encoding="utf-8")
     with pytest.raises(Unprocessable) as wrong:
         read_manifest(tmp_path, label="k")

@@ -72,8 +72,7 @@ def test_http_service_nodes_are_redefined_in_place_and_mode_inserted() -> None:
         'id: http_arrivals\n    kind: const\n    source: "file://telemetry/HttpService_arrivals.csv"',
     )
     expected = expected.replace(
-        "id: request_queue\n    kind: expr\n"
-        '    expr: "MAX(0, SHIFT(request_queue, 1) + http_arrivals - http_served)"',
+        'id: request_queue\n    kind: expr\n    expr: "MAX(0, SHIFT(request_queue, 1) + http_arrivals - http_served)"',
         'id: request_queue\n    kind: const\n    source: "file://telemetry/RequestQueue_queuedepth.csv"',
     )
     expected = expected.replace(
@@ -206,7 +205,9 @@ def test_mode_goes_first_without_schema_version_and_empty_scalar_gets_a_space() 
 
 
 def test_semantic_uri_pointing_into_capture_is_rewritten() -> None:
-    text = 'schemaVersion: 1\ntopology:\n  nodes:\n    - id: S\n      semantics:\n        arrivals: "file:///cap/a.csv"\n'
+    text = (
+        'schemaVersion: 1\ntopology:\n  nodes:\n    - id: S\n      semantics:\n        arrivals: "file:///cap/a.csv"\n'
+    )
     files = [TelemetryFile("S", ARRIVALS, "a.csv")]
     result = rewrite_for_telemetry(text, files, lookup)
     assert '        arrivals: "file://telemetry/a.csv"\n' in result.text
@@ -214,10 +215,7 @@ def test_semantic_uri_pointing_into_capture_is_rewritten() -> None:
 
 
 def test_missing_nodes_list_is_created_for_synthesized_queue() -> None:
-    text = (
-        "schemaVersion: 1\ntopology:\n  nodes:\n    - id: DLQ\n      kind: dlq\n"
-        "      semantics: {arrivals: x}\n"
-    )
+    text = "schemaVersion: 1\ntopology:\n  nodes:\n    - id: DLQ\n      kind: dlq\n      semantics: {arrivals: x}\n"
     result = rewrite_for_telemetry(text, [TelemetryFile("DLQ", QUEUE_DEPTH, "q.csv")], lookup)
     assert result.text.endswith(
         "semantics: {arrivals: x, queueDepth: dlq_queue}\n"

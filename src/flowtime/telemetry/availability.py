@@ -45,14 +45,10 @@ def telemetry_summary(run_dir: Path) -> TelemetrySummary:
     if isinstance(files, list) and files:
         provenance = manifest.get("provenance")
         prov = provenance if isinstance(provenance, dict) else {}
-        return TelemetrySummary(
-            True, _text(prov.get("capturedAtUtc")), warning_count, _text(prov.get("runId"))
-        )
+        return TelemetrySummary(True, _text(prov.get("capturedAtUtc")), warning_count, _text(prov.get("runId")))
     if directory.is_dir() and any(p.is_file() for p in directory.glob("*.csv")):
         auto = load_manifest_lenient(directory / AUTOCAPTURE_NAME) or {}
-        return TelemetrySummary(
-            True, _text(auto.get("generatedAtUtc")), warning_count, _text(auto.get("sourceRunId"))
-        )
+        return TelemetrySummary(True, _text(auto.get("generatedAtUtc")), warning_count, _text(auto.get("sourceRunId")))
     return TelemetrySummary(False, None, warning_count, None)
 
 

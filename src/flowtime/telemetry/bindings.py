@@ -62,9 +62,7 @@ def index_entries(series: Sequence[Any], bins: int) -> list[IndexEntry]:
         path = item.get("path")
         points = item.get("points")
         count = points if isinstance(points, int) and not isinstance(points, bool) and points > 0 else bins
-        out.append(
-            IndexEntry(item["id"], path if isinstance(path, str) else f"series/{item['id']}.csv", count)
-        )
+        out.append(IndexEntry(item["id"], path if isinstance(path, str) else f"series/{item['id']}.csv", count))
     return out
 
 
@@ -78,9 +76,7 @@ def is_plain_file_name(name: str) -> bool:
     return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
 
 
-def plan_bindings(
-    raw: Mapping[str, Any], entries: Sequence[IndexEntry]
-) -> tuple[list[Binding], list[CaptureWarning]]:
+def plan_bindings(raw: Mapping[str, Any], entries: Sequence[IndexEntry]) -> tuple[list[Binding], list[CaptureWarning]]:
     """The bindings of a run, in order, and the warnings met while choosing them (``alias_invalid``,
     ``binding_duplicate``) in the order they arose."""
     warnings: list[CaptureWarning] = []
@@ -123,8 +119,7 @@ def _alias_map(outputs: Any, warnings: list[CaptureWarning]) -> dict[str, str]:
             warnings.append(
                 CaptureWarning(
                     "alias_invalid",
-                    f"Output alias '{alias}' for series '{series}' is not a plain file name; "
-                    "default name used.",
+                    f"Output alias '{alias}' for series '{series}' is not a plain file name; default name used.",
                     node_id=series,
                 )
             )
@@ -151,9 +146,7 @@ def _primary(topology: Any, index: Mapping[str, IndexEntry]) -> list[tuple[str, 
     return found
 
 
-def _fallback(
-    aliases: Mapping[str, str], index: Mapping[str, IndexEntry]
-) -> list[tuple[str, Metric, IndexEntry]]:
+def _fallback(aliases: Mapping[str, str], index: Mapping[str, IndexEntry]) -> list[tuple[str, Metric, IndexEntry]]:
     found: list[tuple[str, Metric, IndexEntry]] = []
     for series, alias in aliases.items():
         entry = index.get(series.casefold())

@@ -21,7 +21,17 @@ from flowtime.artifacts import RunWritten, sha256_bytes, stage_run
 from flowtime.engine import evaluate
 from flowtime.errors import FlowTimeError, ModelInvalid, Problem
 from flowtime.logs import get_logger, log_event
-from flowtime.model import SourceError, is_inside, load_model, parse_document, parse_series_csv, resolve_uri
+from flowtime.model import (
+    InflowFromColumn,
+    QueueColumn,
+    SourceError,
+    WipLimitColumn,
+    is_inside,
+    load_model,
+    parse_document,
+    parse_series_csv,
+    resolve_uri,
+)
 from flowtime.telemetry.autocapture import AUTOCAPTURE_NAME
 from flowtime.telemetry.availability import RUN_MANIFEST_NAME
 from flowtime.telemetry.errors import (
@@ -159,9 +169,12 @@ def _build(
         raise ModelInvalid([Problem("yaml_syntax", "Model root must be a mapping")])
     _check_grid(document.root, manifest, label)
     files = [TelemetryFile(f.node_id, metric_named(f.metric), f.path) for f in manifest.files]
-    rewrite = rewrite_for_telemetry(
-        text, files, _capture_lookup(capture_dir, manifest, model_dir, allowed_roots)
-    )
+    lookup = _capture_lookup(capture_dir, manifest, model_dir, allowed_roots)
+    rewrite = rewrite_for_telemetry(text, files, lookup)
+    derived = _underivable_columns(document.root, text, set(rewrite.bound), model_dir, [capture_dir, *allowed_roots])
+    if derived:
+        zero_columns = [c for columns in derived.values() for c in columns]
+        rewrite = rewrite_for_telemetry(text, files, lookup, zero_columns=zero_columns)
     raw_nodes = document.root.get("nodes")
     replaced = {node_id: raw_nodes[index] for node_id, index in rewrite.replaced.items()} if raw_nodes else {}
     warnings = [
@@ -174,6 +187,15 @@ def _build(
         )
         for node_id, path in rewrite.duplicates
         if not np.array_equal(series[rewrite.bound[node_id]], series[path], equal_nan=True)
+    ]
+    warnings += [
+        Problem(
+            "telemetry_derived_unavailable",
+            f"Series {', '.join(columns)} cannot be derived from telemetry for node '{owner}'; reported as 0.",
+            severity="warning",
+            node_id=owner,
+        )
+        for owner, columns in derived.items()
     ]
     with stage_run(
         runs_root,
@@ -189,9 +211,7 @@ def _build(
         manifest_data = (capture_dir / MANIFEST_NAME).read_bytes()
         staging.add_model_file(f"telemetry/{RUN_MANIFEST_NAME}", manifest_data)
         if (capture_dir / AUTOCAPTURE_NAME).is_file():
-            staging.add_model_file(
-                f"telemetry/{AUTOCAPTURE_NAME}", (capture_dir / AUTOCAPTURE_NAME).read_bytes()
-            )
+            staging.add_model_file(f"telemetry/{AUTOCAPTURE_NAME}", (capture_dir / AUTOCAPTURE_NAME).read_bytes())
         model = load_model(rewrite.text, model_dir=staging.model_dir, allowed_roots=allowed_roots)
         evaluation = evaluate(model, seed=rng_seed)
         written = staging.commit(
@@ -205,6 +225,61 @@ def _build(
     return BundleResult(written, manifest, json.loads(manifest_data.decode("utf-8-sig")))
 
 
+_WIP_KEYS = ("wipLimit", "wipLimitSeries", "wipOverflow")
+
+
+def _underivable_columns(
+    root: Mapping[str, Any], text: str, observed: set[str], model_dir: Path | None, roots: Sequence[Path]
+) -> dict[str, list[str]]:
+    """Overflow, WIP-limit and inflow-from columns of the source model that vanish once their queue is
+    observed (``telemetry.md`` §6.2), by owning node; empty when the model has no WIP keys at all.
+
+    A queue read from telemetry is no longer a recurrence, so nothing can be limited or routed from it:
+    its overflow and WIP-limit columns, its own inflow chain and the links that added its overflow to a
+    target's inflow disappear from the replay model.
+    """
+    if not _mentions_wip(root):
+        return {}
+    try:
+        original = load_model(text, model_dir=model_dir, allowed_roots=roots)
+    except FlowTimeError:
+        return {}  # the replay model's own load reports what is wrong
+    by_id = {c.id: c for c in original.columns}
+    out: dict[str, list[str]] = {}
+    seen = set(observed)
+    for queue in original.columns:
+        if not isinstance(queue, QueueColumn) or queue.id not in observed:
+            continue
+        gone: list[str] = []
+        if queue.overflow is not None:
+            gone.append(queue.overflow)
+            limit = queue.overflow.removesuffix("_overflow") + "_wip_limit"
+            if isinstance(by_id.get(limit), WipLimitColumn):
+                gone.append(limit)
+        link = by_id.get(queue.inflow)
+        while isinstance(link, InflowFromColumn):
+            gone.append(link.id)
+            link = by_id.get(link.base)
+        gone += [
+            c.id
+            for c in original.columns
+            if isinstance(c, InflowFromColumn) and queue.overflow is not None and c.overflow == queue.overflow
+        ]
+        unique = [c for c in dict.fromkeys(gone) if c not in seen]
+        seen.update(unique)
+        if unique:
+            out.setdefault(queue.topology_node or queue.id, []).extend(unique)
+    return out
+
+
+def _mentions_wip(root: Mapping[str, Any]) -> bool:
+    topology = root.get("topology")
+    nodes = [*(root.get("nodes") or [])]
+    if isinstance(topology, Mapping) and isinstance(topology.get("nodes"), list):
+        nodes += topology["nodes"]
+    return any(isinstance(n, Mapping) and any(n.get(k) is not None for k in _WIP_KEYS) for n in nodes)
+
+
 def _normalise(text: str) -> str:
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -216,17 +291,11 @@ def _verified_files(capture_dir: Path, manifest: Manifest, label: str) -> dict[s
     out: dict[str, bytes] = {}
     for f in manifest.files:
         pure = PurePosixPath(f.path)
-        plain = (
-            not pure.is_absolute()
-            and ".." not in pure.parts
-            and "\\" not in f.path
-            and f.path.strip() == f.path
-        )
+        plain = not pure.is_absolute() and ".." not in pure.parts and "\\" not in f.path and f.path.strip() == f.path
         path = capture_dir / f.path
         if not plain or not is_inside(path, [capture_dir]) or not path.is_file():
             raise CaptureFileMissing(
-                f"Capture '{label}' lists '{f.path}', which is missing or not a plain file inside the "
-                "capture."
+                f"Capture '{label}' lists '{f.path}', which is missing or not a plain file inside the capture."
             )
         data = path.read_bytes()
         if sha256_bytes(data) != f.hash:

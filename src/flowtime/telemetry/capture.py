@@ -196,9 +196,7 @@ def _model(run_dir: Path) -> Mapping[str, Any] | None:
 # ------------------------------------------------------------------------------------------------ plan
 
 
-def plan_capture(
-    source: CaptureSource, *, gap_mode: GapMode = "ignore", fill_nan: bool = False
-) -> CapturePlan:
+def plan_capture(source: CaptureSource, *, gap_mode: GapMode = "ignore", fill_nan: bool = False) -> CapturePlan:
     """Bind, read and process every series (``telemetry.md`` §2.2–§2.5); nothing is written.
 
     A missing or rejected series file aborts with ``capture_source_invalid``.
@@ -206,9 +204,7 @@ def plan_capture(
     bindings, warnings = plan_bindings(source.model, source.entries)
     files: list[CapturedFile] = []
     for binding in bindings:
-        processed, read_warnings = _read_binding(
-            source.run_dir, binding, gap_mode=gap_mode, fill_nan=fill_nan
-        )
+        processed, read_warnings = _read_binding(source.run_dir, binding, gap_mode=gap_mode, fill_nan=fill_nan)
         data = encode_series_csv(processed.values, missing=processed.missing)
         files.append(CapturedFile(binding, data, sha256_bytes(data)))
         warnings.extend(read_warnings)
@@ -222,9 +218,7 @@ def _read_binding(
     name = Path(binding.source_path).name
     path = run_dir / binding.source_path
     if Path(binding.source_path).is_absolute() or not is_inside(path, [run_dir]):
-        raise CaptureSourceInvalid(
-            f"Series '{name}' is missing or invalid: its path leaves the run directory."
-        )
+        raise CaptureSourceInvalid(f"Series '{name}' is missing or invalid: its path leaves the run directory.")
     try:
         read = read_series_csv(path, binding.points, "capture", name=name)
     except SourceError as exc:

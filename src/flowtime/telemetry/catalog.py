@@ -116,9 +116,7 @@ def list_captures(
                 continue
             if os.path.realpath(run) == telemetry_real:
                 continue
-            listing = _listing(
-                run_telemetry_dir(run), capture_directory=RUN_PREFIX + run.name, capture_key=None
-            )
+            listing = _listing(run_telemetry_dir(run), capture_directory=RUN_PREFIX + run.name, capture_key=None)
             if listing is not None:
                 found.append(listing)
     if template_id is not None:

@@ -25,9 +25,7 @@ class CaptureExists(Conflict):
 
     code = "capture_exists"
 
-    def __init__(
-        self, message: str, *, generated_at_utc: str | None = None, source_run_id: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, generated_at_utc: str | None = None, source_run_id: str | None = None) -> None:
         super().__init__(message)
         self.generated_at_utc = generated_at_utc
         self.source_run_id = source_run_id

@@ -64,15 +64,11 @@ def apply_gap_policy(
     bins = np.flatnonzero((gaps & report_gaps) | flagged)
     for b in bins.tolist():
         if gaps[b]:
-            warnings.append(
-                _warning("data_gap", f"Missing value at bin {b} for {where}.", node_id, metric, b)
-            )
+            warnings.append(_warning("data_gap", f"Missing value at bin {b} for {where}.", node_id, metric, b))
         elif fill_nan and nonfinite[b]:
             warnings.append(_warning("nan_fill", f"Filled NaN/∞ at bin {b} for {where}.", node_id, metric, b))
         else:
-            warnings.append(
-                _warning("nan_detected", f"Detected NaN/∞ at bin {b} for {where}.", node_id, metric, b)
-            )
+            warnings.append(_warning("nan_detected", f"Detected NaN/∞ at bin {b} for {where}.", node_id, metric, b))
     if fill_nan:
         out[nonfinite] = 0.0
     still_missing = gaps.copy()

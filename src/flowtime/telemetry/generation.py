@@ -64,9 +64,7 @@ class CaptureAlreadyExists(CaptureExists):
     """``capture_exists`` from the generation service; ``capture`` is the 409 body's ``capture`` block."""
 
     def __init__(self, message: str, capture: GenerationResult) -> None:
-        super().__init__(
-            message, generated_at_utc=capture.generated_at_utc, source_run_id=capture.source_run_id
-        )
+        super().__init__(message, generated_at_utc=capture.generated_at_utc, source_run_id=capture.source_run_id)
         self.capture = capture
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,9 +104,7 @@ def generate_capture(
     template_id = metadata.get("templateId") if isinstance(metadata.get("templateId"), str) else None
     mode = metadata.get("mode")
     if not isinstance(mode, str) or mode.strip().lower() != "simulation":
-        raise CaptureSourceInvalid(
-            f"Run '{run_id}' is a telemetry run; only simulation runs can be captured."
-        )
+        raise CaptureSourceInvalid(f"Run '{run_id}' is a telemetry run; only simulation runs can be captured.")
     target = _resolve_target(run_dir, capture_key, directory, runs_root, telemetry_root, allowed_roots)
     fields = {"runId": run_id, "templateId": template_id, "captureKey": capture_key}
     log_event(
@@ -180,9 +176,7 @@ def _resolve_target(
     return _Target(run_telemetry_dir(run_dir), "run")
 
 
-def _check_existing(
-    target: _Target, capture_key: str | None, overwrite: bool, fields: dict[str, Any]
-) -> None:
+def _check_existing(target: _Target, capture_key: str | None, overwrite: bool, fields: dict[str, Any]) -> None:
     """Step 5: a present ``manifest.json`` without overwrite is answered with the stored facts."""
     manifest_path = target.path / MANIFEST_NAME
     if overwrite or not manifest_path.is_file():

@@ -96,8 +96,7 @@ class ImportPlan:
             grid=self.capture_grid(),
             provenance=CaptureProvenance(self.run_id, self.input_hash, captured_at_utc, self.model_hash),
             files=tuple(
-                ManifestFile(f.node_id, f.metric.name, f.file_name, f.hash, self.grid.bins)
-                for f in self.files
+                ManifestFile(f.node_id, f.metric.name, f.file_name, f.hash, self.grid.bins) for f in self.files
             ),
             warnings=self.warnings,
             start_time_utc=format_grid_time(self.grid.start),
@@ -130,8 +129,7 @@ class ImportPlan:
             "outputDirectory": output_directory,
             "source": self.import_document("")["source"],
             "files": [
-                {"nodeId": f.node_id, "metric": f.metric.name, "targetFileName": f.file_name}
-                for f in self.files
+                {"nodeId": f.node_id, "metric": f.metric.name, "targetFileName": f.file_name} for f in self.files
             ],
             "warnings": [w.to_json() for w in self.warnings],
         }
@@ -179,9 +177,7 @@ def grid_from_model(path: Path) -> tuple[ImportGrid, str]:
     topology = root.get("topology")
     nodes = topology.get("nodes") if isinstance(topology, dict) else None
     node_ids = tuple(
-        str(n["id"]).strip()
-        for n in (nodes if isinstance(nodes, list) else [])
-        if isinstance(n, dict) and n.get("id")
+        str(n["id"]).strip() for n in (nodes if isinstance(nodes, list) else []) if isinstance(n, dict) and n.get("id")
     )
     made = make_grid(start, grid.get("bins"), grid.get("binSize"), grid.get("binUnit"), node_ids=node_ids)
     return made, sha256_bytes(data)

@@ -97,9 +97,7 @@ def _column_indexes(header: Sequence[str], names: ColumnNames) -> tuple[int, int
         wanted = (configured.strip().casefold(),) if configured is not None else _ALIASES[canonical]
         index = next((i for i, h in enumerate(folded) if h in wanted), None)
         if index is None:
-            raise ImportColumnMissing(
-                f"Input has no '{configured if configured is not None else canonical}' column."
-            )
+            raise ImportColumnMissing(f"Input has no '{configured if configured is not None else canonical}' column.")
         out.append(index)
     return out[0], out[1], out[2], out[3]
 
@@ -161,9 +159,7 @@ def stream_csv(path: Path, names: ColumnNames, resampler: Resampler, progress: P
                     continue
                 row += 1
                 if len(fields) < width:
-                    raise ImportRowInvalid(
-                        f"Row {row}: expected at least {width} fields, found {len(fields)}."
-                    )
+                    raise ImportRowInvalid(f"Row {row}: expected at least {width} fields, found {len(fields)}.")
                 stamp = fields[ti]
                 if stamp != last_text:
                     last_micros = _parse_time(stamp.strip(), row)
@@ -221,9 +217,7 @@ def stream_parquet(path: Path, names: ColumnNames, resampler: Resampler, progres
             metrics = batch.column(2).cast(pa.string()).to_pylist()
             values = batch.column(3)
             numeric = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
-            numbers = (
-                values.cast(pa.float64()).to_pylist() if numeric else values.cast(pa.string()).to_pylist()
-            )
+            numbers = values.cast(pa.float64()).to_pylist() if numeric else values.cast(pa.string()).to_pylist()
             for micros, node, metric, value in zip(stamps, nodes, metrics, numbers, strict=True):
                 row += 1
                 node_text = (node or "").strip()

@@ -158,8 +158,7 @@ class Manifest:
                 model_hash=prov.get("modelHash"),
             ),
             files=tuple(
-                ManifestFile(f["nodeId"], f["metric"], f["path"], f["hash"], int(f["points"]))
-                for f in doc["files"]
+                ManifestFile(f["nodeId"], f["metric"], f["path"], f["hash"], int(f["points"])) for f in doc["files"]
             ),
             warnings=tuple(CaptureWarning.from_json(w) for w in doc.get("warnings") or ()),
             start_time_utc=window.get("startTimeUtc"),

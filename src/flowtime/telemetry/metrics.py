@@ -28,9 +28,7 @@ class Metric:
 ARRIVALS = Metric("Arrivals", ("arrivals",), "arrivals", level=False)
 SERVED = Metric("Served", ("served",), "served", level=False)
 ERRORS = Metric("Errors", ("errors",), "errors", level=False)
-EXTERNAL_DEMAND = Metric(
-    "ExternalDemand", ("externalDemand", "external_demand"), "externaldemand", level=False
-)
+EXTERNAL_DEMAND = Metric("ExternalDemand", ("externalDemand", "external_demand"), "externaldemand", level=False)
 QUEUE_DEPTH = Metric("QueueDepth", ("queueDepth", "queue"), "queuedepth", level=True)
 CAPACITY = Metric("Capacity", ("capacity",), "capacity", level=True)
 

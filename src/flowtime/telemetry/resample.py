@@ -190,9 +190,7 @@ class Resampler:
         out: list[CaptureWarning] = []
         if self._out_of_window:
             out.append(
-                CaptureWarning(
-                    "rows_out_of_window", f"Dropped {self._out_of_window} rows outside the grid window."
-                )
+                CaptureWarning("rows_out_of_window", f"Dropped {self._out_of_window} rows outside the grid window.")
             )
         for node_id, drop in self._unknown_nodes.items():
             out.append(
@@ -203,9 +201,7 @@ class Resampler:
                 )
             )
         for name, drop in self._unknown_metrics.items():
-            out.append(
-                CaptureWarning("unknown_metric", f"Dropped {drop.count} rows with unknown metric '{name}'.")
-            )
+            out.append(CaptureWarning("unknown_metric", f"Dropped {drop.count} rows with unknown metric '{name}'."))
         return out
 
     def series(self) -> list[ResampledSeries]:
@@ -250,8 +246,6 @@ def parse_level_agg(items: Sequence[str]) -> dict[str, LevelAgg]:
         metric = parse_metric(name)
         how = how.strip().lower()
         if not sep or metric is None or not metric.level or how not in ("last", "mean"):
-            raise ValueError(
-                f"Invalid --level-agg '{item}'. Expected queueDepth=last|mean or capacity=last|mean."
-            )
+            raise ValueError(f"Invalid --level-agg '{item}'. Expected queueDepth=last|mean or capacity=last|mean.")
         out[metric.semantic] = how  # type: ignore[assignment]
     return out

@@ -66,10 +66,14 @@ def is_queue_kind(kind: object) -> bool:
     return isinstance(kind, str) and kind.strip().lower() in _QUEUE_KINDS
 
 
-def rewrite_for_telemetry(text: str, files: Sequence[TelemetryFile], lookup: CaptureLookup) -> Rewrite:
+def rewrite_for_telemetry(
+    text: str, files: Sequence[TelemetryFile], lookup: CaptureLookup, *, zero_columns: Sequence[str] = ()
+) -> Rewrite:
     """Rewrite ``text`` (already LF-normalised, parsed successfully) for a replay of ``files``.
 
     ``lookup`` decides which ``file:`` URIs point into the capture; URIs it rejects are left unchanged.
+    ``zero_columns`` are derived columns that observed queues no longer produce; each is appended as an
+    ``expr: "0"`` node so the replay keeps the source run's series (and expressions using them load).
     """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -77,7 +81,7 @@ def rewrite_for_telemetry(text: str, files: Sequence[TelemetryFile], lookup: Cap
         raise FlowTimeError("Model text could not be parsed for rewriting.", code="model_invalid") from exc
     if not isinstance(root, yaml.MappingNode):
         raise FlowTimeError("Model root must be a mapping.", code="model_invalid")
-    return _Rewriter(text, root, lookup).run(files)
+    return _Rewriter(text, root, lookup).run(files, zero_columns)
 
 
 # ------------------------------------------------------------------------------------------- internals
@@ -153,7 +157,7 @@ class _Rewriter:
 
     # ---------------------------------------------------------------------------------------- steps
 
-    def run(self, files: Sequence[TelemetryFile]) -> Rewrite:
+    def run(self, files: Sequence[TelemetryFile], zero_columns: Sequence[str]) -> Rewrite:
         replaced: dict[str, int] = {}
         bound: dict[str, str] = {}
         duplicates: list[tuple[str, str]] = []
@@ -166,11 +170,7 @@ class _Rewriter:
             semantics = _get(topo, "semantics")
             scalar, value = self._semantic(semantics, file.metric)
             add_queue_key = False
-            if (
-                value is None
-                and file.metric is QUEUE_DEPTH
-                and is_queue_kind(_scalar_text(_get(topo, "kind")))
-            ):
+            if value is None and file.metric is QUEUE_DEPTH and is_queue_kind(_scalar_text(_get(topo, "kind"))):
                 value = synthesized_queue_id(_scalar_text(_get(topo, "id")) or file.node_id)
                 add_queue_key = True
             if value is None:
@@ -193,8 +193,10 @@ class _Rewriter:
                 replaced[value] = declared.index
             else:
                 appended.append((value, file.path))
-        if appended:
-            self._append_nodes(appended)
+        entries = [(v, (("kind", "const"), ("source", _quote_double(telemetry_uri(p))))) for v, p in appended]
+        entries += [(c, (("kind", "expr"), ("expr", '"0"'))) for c in zero_columns if c not in self.declared]
+        if entries:
+            self._append_nodes(entries)
         self._rewrite_sources(exclude=set(replaced))
         self._rewrite_semantic_uris(rewritten_scalars)
         self._set_mode()
@@ -260,9 +262,7 @@ class _Rewriter:
 
     def _insert_root_mode(self) -> None:
         if self.root.flow_style:
-            self.edits.append(
-                (self.root.start_mark.index + 1, self.root.start_mark.index + 1, "mode: telemetry, ")
-            )
+            self.edits.append((self.root.start_mark.index + 1, self.root.start_mark.index + 1, "mode: telemetry, "))
             return
         for key, value in self.root.value:
             if isinstance(key, yaml.ScalarNode) and key.value == "schemaVersion":
@@ -306,24 +306,27 @@ class _Rewriter:
                 rendered += "\n"
         self.edits.append((start, end, rendered))
 
-    def _append_nodes(self, entries: Sequence[tuple[str, str]]) -> None:
-        """Append ``{id, kind: const, source}`` nodes for synthesized ids in the ``nodes`` list's style."""
+    def _append_nodes(self, entries: Sequence[tuple[str, tuple[tuple[str, str], ...]]]) -> None:
+        """Append ``{id, <fields>}`` nodes in the ``nodes`` list's style (flow or block)."""
         rendered = [
-            (
-                node_id if _PLAIN_SAFE.match(node_id) else _quote_double(node_id),
-                _quote_double(telemetry_uri(p)),
-            )
-            for node_id, p in entries
+            (node_id if _PLAIN_SAFE.match(node_id) else _quote_double(node_id), fields) for node_id, fields in entries
         ]
-        flow = ", ".join(f"{{id: {i}, kind: const, source: {s}}}" for i, s in rendered)
+        flow = ", ".join(
+            "{" + ", ".join([f"id: {i}", *(f"{k}: {v}" for k, v in fields)]) + "}" for i, fields in rendered
+        )
+
+        def block(pad: str) -> str:
+            return "\n".join(
+                f"{pad}- id: {i}" + "".join(f"\n{pad}  {k}: {v}" for k, v in fields) for i, fields in rendered
+            )
+
         seq = self.nodes_seq
         if seq is None:
             if self.root.flow_style:
                 at = self.root.end_mark.index - 1
                 self.edits.append((at, at, f", nodes: [{flow}]"))
             else:
-                block = "\n".join(f"  - id: {i}\n    kind: const\n    source: {s}" for i, s in rendered)
-                self._insert_after(_content_end(self.root), "nodes:\n" + block)
+                self._insert_after(_content_end(self.root), "nodes:\n" + block("  "))
         elif seq.flow_style:
             if seq.value:
                 at = seq.value[-1].end_mark.index
@@ -332,13 +335,9 @@ class _Rewriter:
                 at = seq.end_mark.index - 1
                 self.edits.append((at, at, flow))
         else:
-            pad = " " * seq.start_mark.column
-            block = "\n".join(f"{pad}- id: {i}\n{pad}  kind: const\n{pad}  source: {s}" for i, s in rendered)
-            self._insert_after(_content_end(seq), block)
+            self._insert_after(_content_end(seq), block(" " * seq.start_mark.column))
 
-    def _add_semantic(
-        self, topo: yaml.MappingNode, semantics: yaml.Node | None, key: str, value: str
-    ) -> None:
+    def _add_semantic(self, topo: yaml.MappingNode, semantics: yaml.Node | None, key: str, value: str) -> None:
         id_text = value if _PLAIN_SAFE.match(value) else _quote_double(value)
         if isinstance(semantics, yaml.MappingNode) and semantics.flow_style:
             if semantics.value:
@@ -352,9 +351,7 @@ class _Rewriter:
             self._insert_after(_content_end(semantics), f"{pad}{key}: {id_text}")
         else:
             pad = " " * (topo.start_mark.column + 2)
-            self._insert_after(
-                _content_end(topo), f"{' ' * topo.start_mark.column}semantics:\n{pad}{key}: {id_text}"
-            )
+            self._insert_after(_content_end(topo), f"{' ' * topo.start_mark.column}semantics:\n{pad}{key}: {id_text}")
 
     def _insert_after(self, at: int, line: str) -> None:
         """Insert ``line`` as a new line after offset ``at`` (the end of some node's own text)."""

@@ -83,9 +83,7 @@ class Staging:
                         continue
                     if entry.is_file():
                         entry.unlink()
-            ordered = [n for n in self.names if n != MANIFEST_NAME] + [
-                n for n in self.names if n == MANIFEST_NAME
-            ]
+            ordered = [n for n in self.names if n != MANIFEST_NAME] + [n for n in self.names if n == MANIFEST_NAME]
             for name in ordered:
                 os.replace(self.path / name, target / name)
             fsync_directory(target)
