@@ -39,9 +39,7 @@ def seed_demo_runs(service: RunService) -> list[str]:
         return created
     source = created[0]
     source_template = chosen[0]
-    captured = _attempt(
-        source_template, lambda: service.generate_capture({"source": {"type": "run", "runId": source}})
-    )
+    captured = _attempt(source_template, lambda: service.generate_capture({"source": {"type": "run", "runId": source}}))
     if captured:
         replay = {
             "templateId": source_template,

@@ -242,9 +242,7 @@ def run_warnings(stored: StoredRun) -> list[dict[str, Any]]:
     for item in warnings if isinstance(warnings, list) else []:
         message = item.get("message") if isinstance(item, dict) else item
         if isinstance(message, str) and message:
-            out.append(
-                {"code": "run_warning", "message": message, "severity": "info", "nodeId": None, "bins": None}
-            )
+            out.append({"code": "run_warning", "message": message, "severity": "info", "nodeId": None, "bins": None})
     return out
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flowtime.artifacts import format_utc, json_bytes, stage_run
-from flowtime.engine.evaluate import evaluate
+from flowtime.engine import evaluate
 from flowtime.errors import FlowTimeError, InvalidInput, NotFound, Unprocessable
 from flowtime.logs import get_logger, log_event
 from flowtime.model import load_model
@@ -20,9 +20,7 @@ from flowtime.runs.requests import RunRequest
 from flowtime.runs.sandbox import relative_file
 from flowtime.runs.settings import Settings
 from flowtime.sim import Catalogue, RngOverride
-from flowtime.telemetry.bundle import build_bundle
-from flowtime.telemetry.catalog import resolve_capture_directory
-from flowtime.telemetry.manifest import Manifest, read_manifest
+from flowtime.telemetry import Manifest, build_bundle, read_manifest, resolve_capture_directory
 
 _LOG = get_logger("runs")
 _TELEMETRY_MANIFEST = "telemetry/telemetry-manifest.json"
@@ -157,9 +155,7 @@ def _create(request: RunRequest, settings: Settings, catalogue: Catalogue, now: 
     return Outcome(run_id)
 
 
-def _simulate(
-    request: RunRequest, text: str, seed: int, settings: Settings, now: datetime
-) -> tuple[str, int, int]:
+def _simulate(request: RunRequest, text: str, seed: int, settings: Settings, now: datetime) -> tuple[str, int, int]:
     """Evaluate and write a simulation run with its empty telemetry manifest, in one atomic write."""
     with stage_run(
         settings.runs_root,

@@ -12,7 +12,7 @@ from typing import Any
 
 from flowtime.errors import InvalidInput
 from flowtime.runs.sandbox import validate_run_id
-from flowtime.telemetry.catalog import validate_capture_key
+from flowtime.telemetry import validate_capture_key
 
 _SEED_MIN = -(2**63)
 _SEED_MAX = 2**63 - 1
@@ -72,9 +72,7 @@ def parse_run_request(body: Any) -> RunRequest:
     run_id = options.get("runId")
     if run_id is not None:
         if not isinstance(run_id, str):
-            raise InvalidInput(
-                f"runId '{run_id}' is invalid.", code="invalid_run_id", location="options.runId"
-            )
+            raise InvalidInput(f"runId '{run_id}' is invalid.", code="invalid_run_id", location="options.runId")
         validate_run_id(run_id)
     return RunRequest(
         template_id=template_id.strip(),
@@ -114,9 +112,7 @@ def parse_capture_request(body: Any) -> CaptureRequest:
     key = _optional_text(output, "captureKey")
     directory = _optional_text(output, "directory")
     if key is not None and directory is not None:
-        raise InvalidInput(
-            "Specify at most one of output.captureKey and output.directory.", code="invalid_output"
-        )
+        raise InvalidInput("Specify at most one of output.captureKey and output.directory.", code="invalid_output")
     if key is not None:
         validate_capture_key(key)
     return CaptureRequest(run_id, key, directory, _flag(output, "overwrite", prefix="output"))
@@ -167,13 +163,9 @@ def _rng_seed(rng: Any) -> int | None:
         raise InvalidInput("rng must be an object with kind and seed.", code="rng_invalid", location="rng")
     kind = rng.get("kind")
     if not isinstance(kind, str) or not kind.strip():
-        raise InvalidInput(
-            "rng.kind must be provided when rng is specified.", code="rng_invalid", location="rng.kind"
-        )
+        raise InvalidInput("rng.kind must be provided when rng is specified.", code="rng_invalid", location="rng.kind")
     if kind.strip().lower() != "pcg32":
-        raise InvalidInput(
-            f"Unsupported rng.kind '{kind}'. Expected 'pcg32'.", code="rng_invalid", location="rng.kind"
-        )
+        raise InvalidInput(f"Unsupported rng.kind '{kind}'. Expected 'pcg32'.", code="rng_invalid", location="rng.kind")
     seed = rng.get("seed")
     if isinstance(seed, float) and seed.is_integer():
         seed = int(seed)
@@ -187,9 +179,7 @@ def _flag(options: Mapping[str, Any], name: str, *, prefix: str = "options") -> 
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise InvalidInput(
-            f"{prefix}.{name} must be a boolean.", code="invalid_request", location=f"{prefix}.{name}"
-        )
+        raise InvalidInput(f"{prefix}.{name} must be a boolean.", code="invalid_request", location=f"{prefix}.{name}")
     return value
 
 
@@ -198,9 +188,7 @@ def _optional_text(output: Mapping[str, Any], name: str) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise InvalidInput(
-            f"output.{name} must be a string.", code="invalid_request", location=f"output.{name}"
-        )
+        raise InvalidInput(f"output.{name} must be a string.", code="invalid_request", location=f"output.{name}")
     return value.strip()
 
 

@@ -17,9 +17,7 @@ _SERIES_ID = re.compile(r"[A-Za-z0-9._@-]{1,300}")
 def validate_series_id(series_id: str) -> str:
     """A series id of ``api.md`` §1.4 (no ``/``, so it cannot name a path)."""
     if not _SERIES_ID.fullmatch(series_id):
-        raise InvalidInput(
-            f"seriesId '{series_id}' is invalid.", code="invalid_series_id", location="seriesId"
-        )
+        raise InvalidInput(f"seriesId '{series_id}' is invalid.", code="invalid_series_id", location="seriesId")
     return series_id
 
 
@@ -31,9 +29,7 @@ def contain(candidate: Path, roots: Sequence[Path], *, given: str) -> Path:
     may repeat (never a resolved path).
     """
     if not is_inside(candidate, roots):
-        raise PathEscape(
-            f"Path '{given}' is outside the allowed roots.", code="path_outside_roots", location=given
-        )
+        raise PathEscape(f"Path '{given}' is outside the allowed roots.", code="path_outside_roots", location=given)
     return Path(os.path.normpath(os.path.abspath(candidate)))
 
 
@@ -46,15 +42,8 @@ def run_directory(runs_root: Path, run_id: str) -> Path:
 def relative_file(directory: Path, name: str, *, given: str) -> Path:
     """A plain relative file path inside ``directory``: not absolute, no ``.``/``..`` segment, no ``\\``."""
     parts = name.split("/")
-    if (
-        not name.strip()
-        or PurePath(name).is_absolute()
-        or "\\" in name
-        or any(p in ("", ".", "..") for p in parts)
-    ):
-        raise InvalidInput(
-            f"'{given}' is not a plain relative file name.", code="invalid_binding", location=given
-        )
+    if not name.strip() or PurePath(name).is_absolute() or "\\" in name or any(p in ("", ".", "..") for p in parts):
+        raise InvalidInput(f"'{given}' is not a plain relative file name.", code="invalid_binding", location=given)
     try:
         return contain(directory / name, [directory], given=given)
     except PathEscape:

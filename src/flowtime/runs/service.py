@@ -38,9 +38,7 @@ from flowtime.runs.state import RunState, load_run_state
 from flowtime.runs.timetravel import snapshot, window
 from flowtime.runs.wire import instant_text, parse_instant
 from flowtime.sim import Catalogue, load_catalogue, template_schema
-from flowtime.telemetry.availability import telemetry_summary
-from flowtime.telemetry.catalog import list_captures
-from flowtime.telemetry.generation import generate_capture
+from flowtime.telemetry import generate_capture, list_captures, telemetry_summary
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
@@ -57,9 +55,7 @@ class RunService:
     threads: run writes and captures lock per target below, and the state cache has its own lock.
     """
 
-    def __init__(
-        self, settings: Settings, *, catalogue: Catalogue | None = None, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, *, catalogue: Catalogue | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
         self.catalogue = catalogue if catalogue is not None else load_catalogue(settings.templates_dir)
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -124,9 +120,7 @@ class RunService:
 
     def template_detail(self, template_id: str) -> dict[str, Any]:
         if template_id not in self.catalogue:
-            raise NotFound(
-                f"Template '{template_id}' not found", code="template_not_found", location=template_id
-            )
+            raise NotFound(f"Template '{template_id}' not found", code="template_not_found", location=template_id)
         return self.catalogue.get(template_id).detail()
 
     def template_schema(self) -> dict[str, Any]:
@@ -137,9 +131,7 @@ class RunService:
         if body is None:
             body = {}
         if not isinstance(body, dict):
-            raise InvalidInput(
-                "Request body must be a JSON object of parameter values.", code="invalid_request"
-            )
+            raise InvalidInput("Request body must be a JSON object of parameter values.", code="invalid_request")
         values = {k: v for k, v in body.items() if v is not None}
         result = self.catalogue.generate(template_id, values, mode=mode or None, now=self._clock())
         return result.to_dict()
@@ -168,9 +160,7 @@ class RunService:
         warnings_filter = _boolean_query(has_warnings)
         page_number = _positive_query(page, "page", 1)
         size = min(_positive_query(page_size, "pageSize", PAGE_SIZE_DEFAULT), PAGE_SIZE_MAX)
-        items = [
-            item for item in self._run_items() if _matches(item, wanted_mode, template_id, warnings_filter)
-        ]
+        items = [item for item in self._run_items() if _matches(item, wanted_mode, template_id, warnings_filter)]
         start = (page_number - 1) * size
         return {
             "items": items[start : start + size],
@@ -196,9 +186,7 @@ class RunService:
         index = _integer_query(bin_index, "binIndex")
         return snapshot(self._run_state(run_dir, run_id), index)
 
-    def state_window(
-        self, run_id: str, start_bin: str | int | None, end_bin: str | int | None
-    ) -> dict[str, Any]:
+    def state_window(self, run_id: str, start_bin: str | int | None, end_bin: str | int | None) -> dict[str, Any]:
         """``GET /v1/runs/{runId}/state_window?startBin=&endBin=``."""
         run_dir = run_directory(self.settings.runs_root, run_id)
         start = _integer_query(start_bin, "startBin")
@@ -214,9 +202,7 @@ class RunService:
         except Unreadable:
             index = None
         if not isinstance(index, dict):
-            raise NotFound(
-                f"Required artifact missing for run '{run_id}': series/index.json.", code="artifact_missing"
-            )
+            raise NotFound(f"Required artifact missing for run '{run_id}': series/index.json.", code="artifact_missing")
         return index
 
     def series_csv(self, run_id: str, series_id: str) -> bytes:
@@ -266,9 +252,7 @@ class RunService:
         self._forget_state(request.run_id)
         return {"capture": result.to_json()}
 
-    def list_captures(
-        self, *, template_id: str | None = None, source_run_id: str | None = None
-    ) -> dict[str, Any]:
+    def list_captures(self, *, template_id: str | None = None, source_run_id: str | None = None) -> dict[str, Any]:
         """``GET /v1/telemetry/captures``: every capture bundle, newest first, named without paths."""
         found = list_captures(
             runs_root=self.settings.runs_root,

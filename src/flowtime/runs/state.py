@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from flowtime.artifacts import series_id
+from flowtime.engine import NodeMetrics, derive_metrics
 from flowtime.errors import (
     Conflict,
     FlowTimeError,
@@ -23,6 +24,7 @@ from flowtime.errors import (
 from flowtime.logs import get_logger, log_event
 from flowtime.model import (
     ConstColumn,
+    FloatArray,
     Model,
     TopologyNode,
     is_inside,
@@ -31,7 +33,6 @@ from flowtime.model import (
     resolve_uri,
     snake,
 )
-from flowtime.runs.derived import QUEUE_KINDS, Derived, FloatArray, derive
 from flowtime.runs.details import (
     INDEX_FILE,
     StoredRun,
@@ -56,6 +57,7 @@ SEMANTICS: tuple[tuple[str, str], ...] = (
     ("queueDepth", "queue"),
     ("capacity", "capacity"),
 )
+QUEUE_KINDS = frozenset({"queue", "dlq", "serviceWithBuffer"})
 _PARSE_CODES = frozenset({"yaml_syntax", "yaml_empty", "limit_exceeded"})
 
 
@@ -83,7 +85,7 @@ class NodeState:
     missing_bins: list[tuple[str, list[int]]] = field(default_factory=list)
     capture_warnings: list[dict[str, Any]] = field(default_factory=list)
     mode_warning: dict[str, Any] | None = None
-    derived: Derived | None = None
+    derived: NodeMetrics | None = None
 
     @property
     def kind(self) -> str:
@@ -100,8 +102,7 @@ class NodeState:
             out.append(
                 {
                     "code": "telemetry_bins_missing",
-                    "message": f"Telemetry source '{value}' has no rows for {len(bins)} bins; "
-                    "they read as 0.",
+                    "message": f"Telemetry source '{value}' has no rows for {len(bins)} bins; they read as 0.",
                     "severity": "warning",
                     "nodeId": self.node.id,
                     "bins": bins,
@@ -193,9 +194,12 @@ def load_run_state(run_dir: Path, run_id: str, *, allowed_roots: Sequence[Path])
         mode_error = _simulation_error(nodes, model.grid.bins)
         resolved = True
     for n in nodes:
-        n.derived = derive(
+        n.derived = derive_metrics(
             n.node.kind,
-            n.series,
+            arrivals=n.series.get("arrivals"),
+            served=n.series.get("served"),
+            capacity=n.series.get("capacity"),
+            queue_depth=n.series.get("queueDepth"),
             sla_min=n.node.semantics.sla_min,
             bin_minutes=model.grid.bin_minutes,
             bins=model.grid.bins,
@@ -239,9 +243,7 @@ def _check_metadata(stored: StoredRun) -> None:
 
 
 def _incomplete(run_id: str, what: str) -> Conflict:
-    return Conflict(
-        f"Manifest metadata for run '{run_id}' is incomplete: {what}.", code="manifest_incomplete"
-    )
+    return Conflict(f"Manifest metadata for run '{run_id}' is incomplete: {what}.", code="manifest_incomplete")
 
 
 def _series_index(run_dir: Path) -> dict[str, str]:
@@ -253,11 +255,7 @@ def _series_index(run_dir: Path) -> dict[str, str]:
     entries = (index or {}).get("series")
     out: dict[str, str] = {}
     for entry in entries if isinstance(entries, list) else []:
-        if (
-            isinstance(entry, dict)
-            and isinstance(entry.get("id"), str)
-            and isinstance(entry.get("path"), str)
-        ):
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("path"), str):
             out.setdefault(entry["id"], entry["path"])
     return out
 
@@ -417,4 +415,4 @@ def _grid_start(model: Model) -> datetime | None:
     return None
 
 
-__all__ = ["SEMANTICS", "ModelMetadataInvalid", "NodeState", "RunState", "load_run_state"]
+__all__ = ["QUEUE_KINDS", "SEMANTICS", "ModelMetadataInvalid", "NodeState", "RunState", "load_run_state"]

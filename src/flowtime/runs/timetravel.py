@@ -8,8 +8,8 @@ from typing import Any
 
 from flowtime.errors import Conflict, InvalidInput
 from flowtime.logs import get_logger, log_event
-from flowtime.runs.derived import QUEUE_KINDS, FloatArray
-from flowtime.runs.state import NodeState, RunState
+from flowtime.model import FloatArray
+from flowtime.runs.state import QUEUE_KINDS, NodeState, RunState
 from flowtime.runs.wire import bin_times, grid_time_text, wire_number, wire_series
 
 _LOG = get_logger("state")
@@ -60,9 +60,7 @@ def window(state: RunState, start_bin: int, end_bin: int, *, max_bins: int) -> d
     last = state.bins - 1
     for name, value in (("startBin", start_bin), ("endBin", end_bin)):
         if not 0 <= value <= last:
-            raise InvalidInput(
-                f"{name} must be between 0 and {last}.", code="bin_out_of_range", location=name
-            )
+            raise InvalidInput(f"{name} must be between 0 and {last}.", code="bin_out_of_range", location=name)
     if end_bin < start_bin:
         raise InvalidInput("endBin must be greater than or equal to startBin.", code="invalid_query")
     count = end_bin - start_bin + 1

@@ -12,9 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 _INTEGRAL_LIMIT = 1e16
-_INSTANT = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?\s*([Zz]|[+-]\d{2}:?\d{2})?"
-)
+_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?\s*([Zz]|[+-]\d{2}:?\d{2})?")
 
 
 def wire_number(value: float) -> int | float | None:
