@@ -69,9 +69,7 @@ def test_division_by_zero_is_positive_zero_otherwise_ieee(a: float, b: float, ex
         (3.0, 3.0, 3.0, 3.0),
     ],
 )
-def test_min_max_propagate_nan_and_order_signed_zeros(
-    a: float, b: float, smaller: float, larger: float
-) -> None:
+def test_min_max_propagate_nan_and_order_signed_zeros(a: float, b: float, smaller: float, larger: float) -> None:
     assert same(min_scalar(a, b), smaller)
     assert same(max_scalar(a, b), larger)
 
@@ -163,9 +161,7 @@ def test_pow_is_the_c_library_pow_bit_for_bit() -> None:
         assert pow_scalar(a, b) == _LIBM.pow(a, b)
 
 
-@pytest.mark.parametrize(
-    ("x", "th", "expected"), [(5.0, 5.0, 1.0), (4.9, 5.0, 0.0), (NAN, 0.0, 0.0), (1.0, NAN, 0.0)]
-)
+@pytest.mark.parametrize(("x", "th", "expected"), [(5.0, 5.0, 1.0), (4.9, 5.0, 0.0), (NAN, 0.0, 0.0), (1.0, NAN, 0.0)])
 def test_step_is_one_at_or_above_the_threshold(x: float, th: float, expected: float) -> None:
     assert step_scalar(x, th) == expected
 
@@ -264,7 +260,7 @@ def test_pulse_defaults_and_phase() -> None:
     assert result.series("shifted").tolist() == [0, 0, 0, 5, 0, 5, 0]
 
 
-def test_conv_with_a_single_number_kernel_and_a_kernel_longer_than_the_grid() -> None:
+def test_conv_single_number_kernel_long_kernel_and_empty_kernel() -> None:
     model = load_yaml(
         """
         nodes:
@@ -272,10 +268,12 @@ def test_conv_with_a_single_number_kernel_and_a_kernel_longer_than_the_grid() ->
           - {id: scaled, kind: expr, expr: "CONV(x, 2)"}
           - {id: long, kind: expr, expr: "CONV(x, [1, 10, 100, 1000, 10000])"}
           - {id: compound, kind: expr, expr: "CONV(x * 2, [0, 1])"}
+          - {id: empty, kind: expr, expr: "CONV(x, [])"}
         """,
         bins=3,
     )
     result = evaluate(model)
+    assert result.series("empty").tolist() == [0, 0, 0]
     assert result.series("scaled").tolist() == [2, 4, 6]
     assert result.series("long").tolist() == [1, 12, 123]
     assert result.series("compound").tolist() == [0, 2, 4]

@@ -112,6 +112,7 @@ def test_queue_with_series_limit_inside_a_feedback_group() -> None:
 
 
 def test_jit_compiles_in_memory_when_no_cache_directory_is_writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    evaluate(make_model(const("a", [1.0]), expr("b", "a + 1")))  # numba is loaded: jit compiles at once
     real_njit = numba.njit
     calls: list[bool] = []
 
@@ -129,6 +130,12 @@ def test_jit_compiles_in_memory_when_no_cache_directory_is_writable(monkeypatch:
     compiled = jit(twice)
     assert calls == [True, False]
     assert compiled(2.5) == 5.0
+
+
+def test_importing_the_engine_does_not_load_numba() -> None:
+    code = "import sys, flowtime.engine, flowtime.model; print('numba' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"
 
 
 BOUNDS_SCRIPT = textwrap.dedent(

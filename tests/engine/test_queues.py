@@ -48,9 +48,7 @@ def test_scalar_wip_limit_moves_the_excess_to_overflow() -> None:
 
 
 def test_series_limit_non_finite_means_no_limit_and_negative_means_zero() -> None:
-    depth, overflow = queue_depth(
-        np.full(4, 10.0), np.zeros(4), limit=np.array([NAN, 5.0, -3.0, INF]), initial=0.0
-    )
+    depth, overflow = queue_depth(np.full(4, 10.0), np.zeros(4), limit=np.array([NAN, 5.0, -3.0, INF]), initial=0.0)
     assert depth.tolist() == [10, 5, 0, 10]
     assert overflow.tolist() == [0, 15, 15, 0]
 

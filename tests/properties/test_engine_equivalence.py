@@ -15,9 +15,7 @@ from flowtime.model.spec import Column, Model
 
 evaluate_module = importlib.import_module("flowtime.engine.evaluate")
 
-SPECIAL = st.sampled_from(
-    [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, math.nan, math.inf, -math.inf, 1e300, -1e300]
-)
+SPECIAL = st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, math.nan, math.inf, -math.inf, 1e300, -1e300])
 VALUES = st.one_of(SPECIAL, st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10).map(float))
 LITERALS = st.sampled_from(["0", "1", "2", "0.5", "3.25", "10", "1e3", "0.1", "7"])
 TAPS = st.lists(st.sampled_from(["0", "0.5", "-1", "2", "0.25", "1e-3"]), max_size=4)
@@ -94,15 +92,11 @@ def models(draw: st.DrawFn) -> Model:
                 overflows.append(spill)
                 known.append(spill)
         elif kind == "echo":
-            columns.append(
-                retry_echo(cid, draw(st.sampled_from(known)), draw(st.lists(st.floats(-2, 2), max_size=4)))
-            )
+            columns.append(retry_echo(cid, draw(st.sampled_from(known)), draw(st.lists(st.floats(-2, 2), max_size=4))))
         elif kind == "pmf":
             size = draw(st.integers(1, 4))
             values = draw(st.lists(st.floats(-100, 100), min_size=size, max_size=size, unique=True))
-            weights = draw(
-                st.lists(st.floats(0, 1), min_size=size, max_size=size).filter(lambda w: sum(w) > 0)
-            )
+            weights = draw(st.lists(st.floats(0, 1), min_size=size, max_size=size).filter(lambda w: sum(w) > 0))
             total = sum(weights)
             columns.append(pmf(cid, values, [w / total for w in weights]))
         elif kind == "chain" and overflows:

@@ -21,9 +21,7 @@ FINITE = st.one_of(st.floats(-1e6, 1e6), st.integers(-20, 50).map(float))
 def queue_inputs(draw: st.DrawFn, values: st.SearchStrategy[float] = VALUES) -> dict[str, object]:
     bins = draw(st.integers(1, 40))
     series = st.lists(values, min_size=bins, max_size=bins).map(lambda v: np.array(v, dtype=np.float64))
-    limit = draw(
-        st.one_of(st.none(), st.floats(0, 1e4), series)
-    )  # scalar limits are validated finite and >= 0
+    limit = draw(st.one_of(st.none(), st.floats(0, 1e4), series))  # scalar limits are validated finite and >= 0
     return {
         "inflow": draw(series),
         "outflow": draw(series),

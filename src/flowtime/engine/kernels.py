@@ -117,9 +117,7 @@ def _elementwise(
 
 
 @jit
-def _bin_major(
-    code: IntArray, params: FloatArray, w: FloatArray, first: int, last: int, start: int, stop: int
-) -> None:
+def _bin_major(code: IntArray, params: FloatArray, w: FloatArray, first: int, last: int, start: int, stop: int) -> None:
     """Ops ``first .. last-1`` for each bin ``start .. stop-1`` in turn.
 
     The per-bin body is inline on purpose: numba adds atomic reference counting to every call that passes
@@ -199,9 +197,7 @@ def _bin_major(
 
 
 @jit
-def run_program(
-    code: IntArray, params: FloatArray, segments: IntArray, w: FloatArray, bins: int, block: int
-) -> None:
+def run_program(code: IntArray, params: FloatArray, segments: IntArray, w: FloatArray, bins: int, block: int) -> None:
     """Evaluate every segment in order, one block of bins at a time."""
     spare = np.empty((2, block))
     for t0 in range(0, bins, block):

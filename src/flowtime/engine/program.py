@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -54,16 +54,14 @@ _CALLS = {
 FILLED = (ConstColumn, PmfColumn, WipLimitColumn)
 
 
-@dataclass(frozen=True, slots=True)
-class _Slot:
+class _Slot(NamedTuple):
     """A place in the workspace: row ``index`` of a region (value ``index`` of the CONV taps)."""
 
     region: Region
     index: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Operand:
+class _Operand(NamedTuple):
     """A row read ``lag`` bins back (``history`` before that), or a constant (``slot`` None, ``history``)."""
 
     slot: _Slot | None
@@ -101,7 +99,7 @@ class Program:
 
 @dataclass(slots=True)
 class _Builder:
-    rows: Mapping[str, int]
+    slots: Mapping[str, _Slot]  # column id -> its row
     history: Mapping[str, float]
     ops: list[_Op] = field(default_factory=list)
     deferred: list[_Op] | None = None
@@ -122,7 +120,7 @@ class _Builder:
         return _Slot("taps", start)
 
     def column(self, column_id: str) -> _Slot:
-        return _Slot("column", self.rows[column_id])
+        return self.slots[column_id]
 
     def temp(self) -> _Slot:
         if self.free_temps:
@@ -184,10 +182,13 @@ class _Builder:
             ops.append(_Op(k.COPY, dst, (result,)))
             self.release(result)
 
-    def emit(self, op: int, args: tuple[_Operand, ...], dst: _Slot | None, **more: object) -> _Operand:
+    def emit(
+        self, op: int, args: tuple[_Operand, ...], dst: _Slot | None, extra: tuple[int, int, int] = (0, 0, 0)
+    ) -> _Operand:
+        """Append ``op``; its operands' temporaries are free again, so the result may reuse one of them."""
         self.release(*args)
         target = dst if dst is not None else self.temp()
-        self.ops.append(_Op(op, target, args, **more))  # type: ignore[arg-type]
+        self.ops.append(_Op(op, target, args, extra))
         return _Operand(target)
 
     def emit_conv(self, dst: _Slot, source: _Slot, kernel: tuple[float, ...]) -> _Operand:
@@ -249,7 +250,7 @@ class _Builder:
 
 def compile_program(model: Model, rows: Mapping[str, int]) -> Program:
     """Ops for every computed column of ``model``, in evaluation order; ``rows`` maps column ids to rows."""
-    builder = _Builder(rows, model.initial_conditions)
+    builder = _Builder({column: _Slot("column", row) for column, row in rows.items()}, model.initial_conditions)
     by_id = {column.id: column for column in model.columns}
     segments: list[tuple[int, int, int]] = []
     for component in model.components:
@@ -274,7 +275,7 @@ def compile_program(model: Model, rows: Mapping[str, int]) -> Program:
 
 
 def _assemble(builder: _Builder, segments: list[tuple[int, int, int]], bins: int) -> Program:
-    columns = len(builder.rows)
+    columns = len(builder.slots)
     base = {
         "column": 0,
         "temp": columns * bins,
@@ -285,32 +286,33 @@ def _assemble(builder: _Builder, segments: list[tuple[int, int, int]], bins: int
     def offset(slot: _Slot) -> int:
         return base[slot.region] + slot.index * (1 if slot.region == "taps" else bins)
 
-    code = np.zeros((len(builder.ops), k.CODE_FIELDS), dtype=np.int64)
-    params = np.zeros((len(builder.ops), k.PARAM_FIELDS), dtype=np.float64)
-    fields = ((k.A_OFF, k.A_LAG, k.A_HIST), (k.B_OFF, k.B_LAG, k.B_HIST), (k.C_OFF, k.C_LAG, k.C_HIST))
-    fields += ((k.D_OFF, k.D_LAG, k.D_HIST),)
-    for i, op in enumerate(builder.ops):
-        row = code[i]
+    code: list[list[int]] = []
+    params: list[list[float]] = []
+    for op in builder.ops:
+        row = [0] * k.CODE_FIELDS
+        values = [0.0] * k.PARAM_FIELDS
         row[k.OP] = op.op
         row[k.DST] = offset(op.dst)
         row[k.X0], row[k.X1], row[k.X2] = op.extra
-        for operand, (at, lag, hist) in zip(op.args, fields, strict=False):
+        for n, operand in enumerate(op.args):  # operand n: offset at A_OFF + 2n, lag at A_LAG + 2n
             if operand.slot is None:
-                row[lag] = k.CONSTANT
+                row[k.A_LAG + 2 * n] = k.CONSTANT
             else:
-                row[at] = offset(operand.slot) - operand.lag
-                row[lag] = operand.lag
+                row[k.A_OFF + 2 * n] = offset(operand.slot) - operand.lag
+                row[k.A_LAG + 2 * n] = operand.lag
                 row[k.MAX_LAG] = max(row[k.MAX_LAG], operand.lag)
-            params[i, hist] = operand.history
+            values[k.A_HIST + n] = operand.history
         if op.source is not None and op.taps is not None:  # CONV
             row[k.X0] = offset(op.source)
             row[k.X1] = offset(op.taps)
         if op.op == k.QUEUE:
             row[k.X1] = offset(op.overflow) if op.overflow is not None else -1
-            params[i, k.INITIAL] = op.initial
+            values[k.INITIAL] = op.initial
+        code.append(row)
+        params.append(values)
     return Program(
-        code=code,
-        params=params,
+        code=np.array(code, dtype=np.int64).reshape(-1, k.CODE_FIELDS),
+        params=np.array(params, dtype=np.float64).reshape(-1, k.PARAM_FIELDS),
         segments=np.array(segments, dtype=np.int64).reshape(-1, 3),
         taps=np.array(builder.taps, dtype=np.float64),
         rows=columns,
