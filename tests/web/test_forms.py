@@ -112,11 +112,15 @@ def test_labels_bounds_and_steps_come_from_the_definition():
 
 def test_submitted_text_and_server_errors_are_kept_on_rerender():
     raw = {"bins": "four", "requestPattern": ["1", "", "x"], "burst": "true"}
-    fields = build_fields(DEFINITIONS, raw, {"bins": ["Parameter 'bins' must be an integer."]})
+    fields = build_fields(
+        DEFINITIONS, raw, {"bins": ["Parameter 'bins' must be an integer."]}, {"requestPattern": [2]}
+    )
 
     assert _field(fields, "bins").value == "four"
     assert _field(fields, "bins").errors == ("Parameter 'bins' must be an integer.",)
     assert _field(fields, "requestPattern").cells == ("1", "", "x")
+    assert _field(fields, "requestPattern").invalid_cells == {2}
+    assert _field(fields, "bins").invalid_cells == frozenset()
     assert _field(fields, "burst").checked is True
     assert _field(fields, "errorRate").value == ""  # not submitted → blank, not the default
     assert _field(fields, "errorRate").errors == ()
@@ -183,8 +187,9 @@ def test_problems_are_split_per_parameter_and_general():
         {"code": "template_invalid", "message": "Node 'x' is bad.", "path": "nodes[0]"},
     ]
 
-    by_name, general = errors_by_parameter(problems)
+    by_name, cells, general = errors_by_parameter(problems)
 
+    assert cells == {"requestPattern": {1}}
     assert by_name == {
         "bins": ["Parameter 'bins' must be an integer."],
         "requestPattern": ["Parameter 'requestPattern' element at index 1 (-1) is below minimum 0."],

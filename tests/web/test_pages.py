@@ -119,7 +119,6 @@ def test_run_creates_the_run_and_links_to_it(client: TestClient):
         ("templateId", "transportation-basic"),
         ("mode", "simulation"),
         ("action", "run"),
-        ("seed", "7"),
         *[("param.demandPattern", str(v)) for v in (1, 2, 3, 4, 5, 6)],
     ]
 
@@ -130,7 +129,19 @@ def test_run_creates_the_run_and_links_to_it(client: TestClient):
     assert f'href="/runs/{run_id}"' in response.text
     detail = client.get(f"/v1/runs/{run_id}").json()
     assert detail["run"]["parameters"]["demandPattern"] == [1, 2, 3, 4, 5, 6]
-    assert detail["metadata"]["rng"]["seed"] == 7
+
+
+def test_seed_is_offered_for_stochastic_templates_only_and_used(client: TestClient):
+    assert 'id="seed"' not in client.get("/runs/new?templateId=transportation-basic").text
+    assert 'id="seed"' in client.get("/runs/new?templateId=network-reliability").text
+    form = {"templateId": "network-reliability", "mode": "simulation", "action": "run", "seed": "7"}
+
+    response = client.post("/runs/new", data=form, headers=HX)
+
+    assert response.status_code == 201
+    assert "<dt>Seed</dt><dd>7</dd>" in response.text
+    run_id = client.get("/v1/runs").json()["items"][0]["runId"]
+    assert client.get(f"/v1/runs/{run_id}").json()["metadata"]["rng"]["seed"] == 7
 
 
 def test_parameter_errors_are_shown_next_to_their_fields(client: TestClient):
@@ -150,16 +161,17 @@ def test_parameter_errors_are_shown_next_to_their_fields(client: TestClient):
     assert "Parameter &#39;bins&#39; value 2 is below minimum 3." in bins_field
     assert 'aria-invalid="true"' in bins_field
     assert "element at index 1 (-5) is below minimum 0." in html
-    assert 'value="-5"' in html  # what the user typed is kept
+    assert re.search(r'value="-5"[^>]*aria-label="Passenger demand value 1" aria-invalid="true"', html)
 
 
 def test_bad_seed_is_shown_at_the_seed_field(client: TestClient):
-    form = {"templateId": "transportation-basic", "mode": "simulation", "action": "plan", "seed": "abc"}
+    form = {"templateId": "network-reliability", "mode": "simulation", "action": "plan", "seed": "abc"}
 
     html = client.post("/runs/new", data=form, headers=HX).text
 
     seed_field = html[html.index('id="seed"') :]
-    assert "rng.seed must be an integer." in seed_field
+    assert '<ul class="field-errors" id="seed-err"><li>rng.seed must be an integer.</li></ul>' in seed_field
+    assert 'value="abc"' in seed_field
 
 
 def test_telemetry_mode_without_a_bundle_explains_what_to_do(client: TestClient):
@@ -306,6 +318,21 @@ def test_time_travel_of_unknown_run_is_a_404_page(client: TestClient):
 
     assert response.status_code == 404
     assert "Run &#39;nope&#39; not found." in response.text
+
+
+def test_every_posting_form_disables_its_buttons_while_in_flight(client: TestClient):
+    run_id = create_run(client)
+    pages_html = [
+        client.get("/runs/new?templateId=transportation-basic").text,
+        client.get(f"/runs/{run_id}").text,
+        client.post(f"/runs/{run_id}/telemetry", data={"captureKey": ""}, headers=HX).text,
+        client.post(f"/runs/{run_id}/telemetry", data={"captureKey": ""}, headers=HX).text,  # 409 offer
+    ]
+
+    forms = [f for html in pages_html for f in re.findall(r"<form[^>]*hx-post[^>]*>", html)]
+
+    assert len(forms) >= 6
+    assert all("hx-disabled-elt=" in f for f in forms), forms
 
 
 # ---------------------------------------------------------------------------------------- health and static

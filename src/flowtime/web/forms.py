@@ -33,6 +33,7 @@ class ParameterField:
     checked: bool
     has_default: bool
     errors: tuple[str, ...]
+    invalid_cells: frozenset[int] = frozenset()
 
     @property
     def input_name(self) -> str:
@@ -57,13 +58,16 @@ def build_fields(
     definitions: Sequence[Mapping[str, Any]],
     submitted: Mapping[str, FormValue] | None = None,
     errors: Mapping[str, Sequence[str]] | None = None,
+    invalid_cells: Mapping[str, Iterable[int]] | None = None,
 ) -> tuple[ParameterField, ...]:
     """Fields for template parameter definitions (the API's ``parameters`` items, declaration order).
 
     Without ``submitted`` the defaults are shown; with it (the values read by ``read_form``) the
-    user's own text is kept, so a form re-rendered with server errors loses nothing.
+    user's own text is kept, so a form re-rendered with server errors loses nothing. ``invalid_cells``
+    names the array cells the server's element errors point at.
     """
     errors = errors or {}
+    invalid_cells = invalid_cells or {}
     fields = []
     for d in definitions:
         name = str(d["name"])
@@ -96,6 +100,7 @@ def build_fields(
                 checked=checked,
                 has_default=default is not None,
                 errors=tuple(errors.get(name, ())),
+                invalid_cells=frozenset(invalid_cells.get(name, ())),
             )
         )
     return tuple(fields)
@@ -153,18 +158,24 @@ def parse_parameters(
     return values
 
 
-def errors_by_parameter(problems: Iterable[Mapping[str, Any]]) -> tuple[dict[str, list[str]], list[str]]:
-    """Split API problems into messages per parameter and messages that concern no single field."""
+def errors_by_parameter(
+    problems: Iterable[Mapping[str, Any]],
+) -> tuple[dict[str, list[str]], dict[str, set[int]], list[str]]:
+    """Split API problems into messages per parameter, the array cells they point at (``index``), and
+    messages that concern no single field."""
     by_name: dict[str, list[str]] = {}
+    cells: dict[str, set[int]] = {}
     general: list[str] = []
     for p in problems:
         message = str(p.get("message", ""))
         name = p.get("parameter")
         if name:
             by_name.setdefault(str(name), []).append(message)
+            if isinstance(p.get("index"), int):
+                cells.setdefault(str(name), set()).add(p["index"])
         else:
             general.append(message)
-    return by_name, general
+    return by_name, cells, general
 
 
 def format_number(value: float) -> str:

@@ -193,7 +193,7 @@ def submit_run(request: Request, service: Service, pairs: FormPairs) -> HTMLResp
         "parameters": parse_parameters(definitions, raw),
         "options": {"dryRun": dry_run},
     }
-    seed = form.get("seed", "").strip()
+    seed = form.get("seed", "").strip() if detail.get("stochastic") else ""
     if seed:
         body["rng"] = {"kind": "pcg32", "seed": int(seed) if re.fullmatch(r"[+-]?\d+", seed) else seed}
     if mode == "telemetry":
@@ -232,7 +232,6 @@ def _form_context(
         "bins_field": f"param.{bins}" if bins else None,
         "mode": mode,
         "seed": seed,
-        "seed_placeholder": "template seed" if detail.get("stochastic") else "123",
         "captures": service.list_captures(template_id=detail["id"])["items"],
     }
 
@@ -242,8 +241,8 @@ def _error_context(
 ) -> dict[str, Any]:
     """Put each server message next to the field it concerns; the rest goes in the form's alert."""
     problems = exc.to_dict().get("errors") or []
-    by_name, general = errors_by_parameter(problems)
-    context: dict[str, Any] = {"fields": build_fields(definitions, raw, by_name)}
+    by_name, cells, general = errors_by_parameter(problems)
+    context: dict[str, Any] = {"fields": build_fields(definitions, raw, by_name, cells)}
     if exc.code == "rng_invalid":
         context["seed_error"] = exc.message
     elif exc.code.startswith("capture_"):

@@ -123,7 +123,19 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { setup(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { setup(event.target); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    setup(event.target);
+    // Bring the outcome of a submitted form (result card, error list) into view and give it focus.
+    if (!event.detail.requestConfig || event.detail.requestConfig.verb !== "post") return;
+    var invalid = event.target.querySelector('[aria-invalid="true"]');
+    if (invalid) { invalid.focus(); return; }
+    var outcome = event.target.querySelector(".result, .alert");
+    if (outcome) {
+      outcome.setAttribute("tabindex", "-1");
+      outcome.focus({ preventScroll: true });
+      outcome.scrollIntoView({ block: "nearest" });
+    }
+  });
   // A request that never reached the server (network down, server stopped) still needs a visible message.
   document.addEventListener("htmx:sendError", function (event) {
     var target = event.detail.target;
