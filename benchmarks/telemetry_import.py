@@ -71,9 +71,7 @@ def _child(input_path: str, bins: int, output: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=float, default=1024.0, help="CSV size in MiB (default 1024)")
     parser.add_argument("--child", nargs=3, metavar=("INPUT", "BINS", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -65,9 +65,7 @@ def test_capture_by_run_id_prints_files_and_warnings(cli: Any, settings: Setting
 
 def test_capture_json_prints_the_written_manifest(cli: Any, tmp_path: Path, run_dir: Path) -> None:
     out = tmp_path / "cap"
-    result = cli(
-        "capture", "--run-dir", str(run_dir), "--out", str(out), "--gap-fill-gaps", "--fill-nan", "--json"
-    )
+    result = cli("capture", "--run-dir", str(run_dir), "--out", str(out), "--gap-fill-gaps", "--fill-nan", "--json")
     assert result.exit_code == 0
     body = json.loads(result.stdout)
     assert body == json.loads((out / "manifest.json").read_text())
@@ -78,9 +76,7 @@ def test_capture_json_prints_the_written_manifest(cli: Any, tmp_path: Path, run_
 
 def test_capture_dry_run_prints_the_plan_and_writes_nothing(cli: Any, tmp_path: Path, run_dir: Path) -> None:
     out = tmp_path / "cap"
-    result = cli(
-        "capture", "--run-dir", str(run_dir), "--output", str(out), "--dry-run", "--gap-detect", "--json"
-    )
+    result = cli("capture", "--run-dir", str(run_dir), "--output", str(out), "--dry-run", "--gap-detect", "--json")
     assert result.exit_code == 0
     plan = json.loads(result.stdout)
     assert plan["runId"] == "run_hand" and plan["outputDirectory"] == str(out)
@@ -111,10 +107,7 @@ def test_capture_exit_codes(cli: Any, tmp_path: Path, run_dir: Path) -> None:
     assert cli("capture", "--run-dir", str(run_dir), "--gap-mode", "ignore", "--gap-detect").exit_code == 2
     (run_dir / "run.json").write_text("{}")
     broken = cli("capture", "--run-dir", str(run_dir), "--out", str(tmp_path / "other"))
-    assert (
-        broken.exit_code == 1
-        and "Error [capture_source_invalid]: run.json is missing or invalid." in broken.stderr
-    )
+    assert broken.exit_code == 1 and "Error [capture_source_invalid]: run.json is missing or invalid." in broken.stderr
     assert cli("capture", "--bogus").exit_code == 2
 
 
@@ -178,9 +171,7 @@ ROWS = (
 )
 
 
-def test_import_with_grid_options_prints_files_and_warnings(
-    cli: Any, settings: Settings, tmp_path: Path
-) -> None:
+def test_import_with_grid_options_prints_files_and_warnings(cli: Any, settings: Settings, tmp_path: Path) -> None:
     (tmp_path / "rows.csv").write_text(ROWS)
     args = [
         "import",

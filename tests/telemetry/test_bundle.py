@@ -350,3 +350,38 @@ def test_observed_queues_report_underivable_wip_columns_as_zero(tmp_path: Path) 
         "telemetry_derived_unavailable: Series intake_queue_overflow, intake_queue_wip_limit, "
         "dlq_inflow_from_intake_queue cannot be derived from telemetry for node 'IntakeQueue'; reported as 0."
     ]
+
+
+@pytest.mark.parametrize(
+    ("template", "accepted", "problem"),
+    [
+        ("file://{cap}/HttpService_arrivals.csv", True, None),
+        ("file://LOCALHOST{cap}/HttpService_arrivals.csv", True, None),
+        ("FILE:{cap}/../cap/HttpService_arrivals.csv", True, None),
+        ("file://{cap}/%48ttpService_arrivals.csv", True, None),
+        ("file://fileserver{cap}/HttpService_arrivals.csv", False, "uri_unsupported"),
+        ("file://{cap}/%2e%2e/secret.csv", False, "uri_outside_sandbox"),
+        ("file://{cap}/link.csv", False, "uri_outside_sandbox"),
+        ("file://{cap}/../secret.csv", False, "uri_outside_sandbox"),
+        ("http://{cap}/HttpService_arrivals.csv", False, "uri_unsupported"),
+        ("file:HttpService_arrivals.csv", False, "source_not_found"),
+    ],
+)
+def test_hostile_source_uris_are_never_rewritten_into_the_capture(
+    small_capture: Path, tmp_path: Path, template: str, accepted: bool, problem: str | None
+) -> None:
+    (tmp_path / "secret.csv").write_text(csv_text("6", "6", "6", "6"))
+    if not (small_capture / "link.csv").exists():
+        os.symlink(tmp_path / "secret.csv", small_capture / "link.csv")
+    uri = template.replace("{cap}", str(small_capture))
+    model = SMALL_MODEL.replace("values: [30, 44, 52, 41]", f'source: "{uri}"').replace("- id: HttpService", "- id: S")
+    runs = tmp_path / "runs"
+    if accepted:
+        result = build_bundle(small_capture, model, runs_root=runs, run_id="ok")
+        assert 'source: "file://telemetry/HttpService_arrivals.csv"' in (result.run.run_dir / "spec.yaml").read_text()
+        return
+    with pytest.raises(ModelInvalid) as info:
+        build_bundle(small_capture, model, runs_root=runs, run_id="no")
+    assert [p.code for p in info.value.errors] == [problem]
+    assert uri in info.value.errors[0].message
+    assert not (runs / "no").exists()

@@ -61,9 +61,7 @@ def _print_warnings(warnings: Sequence[CaptureWarning]) -> None:
 
 
 def _gap_mode(gap_mode: str | None, gap_detect: bool, gap_fill: bool, default: GapMode) -> GapMode:
-    chosen = [
-        m for m, on in ((gap_mode, gap_mode is not None), ("warn", gap_detect), ("fill-zero", gap_fill)) if on
-    ]
+    chosen = [m for m, on in ((gap_mode, gap_mode is not None), ("warn", gap_detect), ("fill-zero", gap_fill)) if on]
     modes = {parse_gap_mode(m) for m in chosen if m is not None}
     if len(modes) > 1:
         raise _usage("Give one gap mode: --gap-mode, --gap-detect or --gap-fill-gaps.")
@@ -86,9 +84,7 @@ def capture_command(
         str | None, typer.Option("--gap-mode", help="ignore | warn | fill-zero (default ignore).")
     ] = None,
     gap_detect: Annotated[bool, typer.Option("--gap-detect", help="Same as --gap-mode warn.")] = False,
-    gap_fill_gaps: Annotated[
-        bool, typer.Option("--gap-fill-gaps", help="Same as --gap-mode fill-zero.")
-    ] = False,
+    gap_fill_gaps: Annotated[bool, typer.Option("--gap-fill-gaps", help="Same as --gap-mode fill-zero.")] = False,
     fill_nan: FillNanOpt = False,
     dry_run: DryRunOpt = False,
     overwrite: OverwriteOpt = False,
@@ -109,7 +105,7 @@ def capture_command(
         source,
         target,
         telemetry_root=settings.telemetry_root,
-        roots=(settings.runs_root, settings.telemetry_root, *settings.allowed_roots),
+        roots=(settings.runs_root, settings.telemetry_root),
         dry_run=dry_run,
         gap_mode=_gap_mode(gap_mode, gap_detect, gap_fill_gaps, "ignore"),
         fill_nan=fill_nan,
@@ -142,19 +138,13 @@ def capture_command(
 def bundle_command(
     capture_dir: Annotated[
         str,
-        typer.Option(
-            "--capture-dir", help="Capture directory, capture key or run:<runId>.", show_default=False
-        ),
+        typer.Option("--capture-dir", help="Capture directory, capture key or run:<runId>.", show_default=False),
     ],
-    model: Annotated[
-        Path, typer.Option("--model", help="Model YAML to replay the capture with.", show_default=False)
-    ],
+    model: Annotated[Path, typer.Option("--model", help="Model YAML to replay the capture with.", show_default=False)],
     provenance: Annotated[
         Path | None, typer.Option("--provenance", help="Provenance JSON (or a bare model id) to record.")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "--out", help="Runs root (default RunsRoot).")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "--out", help="Runs root (default RunsRoot).")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Explicit run id.")] = None,
     overwrite: OverwriteOpt = False,
     deterministic_run_id: Annotated[
@@ -226,35 +216,21 @@ def _capture_directory(value: str) -> Path:
 @app.command("import")
 @handle_errors(Convention.LOCAL)
 def import_command(
-    input_file: Annotated[
-        Path, typer.Option("--input", help="Long-format CSV or Parquet file.", show_default=False)
-    ],
-    format: Annotated[
-        str | None, typer.Option("--format", help="csv | parquet (default: from the extension).")
-    ] = None,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="Model file: grid, start and topology nodes.")
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option("--start", help="Grid start (ISO-8601) without --model.")
-    ] = None,
+    input_file: Annotated[Path, typer.Option("--input", help="Long-format CSV or Parquet file.", show_default=False)],
+    format: Annotated[str | None, typer.Option("--format", help="csv | parquet (default: from the extension).")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="Model file: grid, start and topology nodes.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Grid start (ISO-8601) without --model.")] = None,
     bins: Annotated[int | None, typer.Option("--bins", help="Number of bins without --model.")] = None,
     bin_size: Annotated[int | None, typer.Option("--bin-size", help="Bin size without --model.")] = None,
-    bin_unit: Annotated[
-        str | None, typer.Option("--bin-unit", help="minutes | hours | days | weeks.")
-    ] = None,
+    bin_unit: Annotated[str | None, typer.Option("--bin-unit", help="minutes | hours | days | weeks.")] = None,
     output: Annotated[Path | None, typer.Option("--output", help="Bundle directory.")] = None,
-    capture_key: Annotated[
-        str | None, typer.Option("--capture-key", help="Write to <TelemetryRoot>/<key>.")
-    ] = None,
+    capture_key: Annotated[str | None, typer.Option("--capture-key", help="Write to <TelemetryRoot>/<key>.")] = None,
     gap_mode: Annotated[str, typer.Option("--gap-mode", help="ignore | warn | fill-zero.")] = "warn",
     fill_nan: FillNanOpt = False,
     level_agg: Annotated[
         list[str] | None, typer.Option("--level-agg", help="queueDepth|capacity=last|mean (repeatable).")
     ] = None,
-    timestamp_column: Annotated[
-        str | None, typer.Option("--timestamp-column", help="Timestamp column.")
-    ] = None,
+    timestamp_column: Annotated[str | None, typer.Option("--timestamp-column", help="Timestamp column.")] = None,
     node_column: Annotated[str | None, typer.Option("--node-column", help="Node id column.")] = None,
     metric_column: Annotated[str | None, typer.Option("--metric-column", help="Metric column.")] = None,
     value_column: Annotated[str | None, typer.Option("--value-column", help="Value column.")] = None,
@@ -299,7 +275,7 @@ def import_command(
             grid=grid,
             telemetry_root=settings.telemetry_root,
             options=options,
-            roots=(settings.telemetry_root, settings.runs_root, *settings.allowed_roots),
+            roots=(settings.telemetry_root, settings.runs_root),
             format=format,
             model_hash=model_hash,
             dry_run=dry_run,
@@ -313,10 +289,7 @@ def import_command(
         return
     counts = plan.counts
     typer.echo(f"Input: {input_file} ({plan.format}, {counts.read} rows)")
-    typer.echo(
-        f"Rows: {counts.accepted} accepted, {counts.out_of_window} outside the window, "
-        f"{counts.dropped} dropped"
-    )
+    typer.echo(f"Rows: {counts.accepted} accepted, {counts.out_of_window} outside the window, {counts.dropped} dropped")
     typer.echo(f"Output Directory: {target}")
     typer.echo(f"Files ({len(plan.files)}):")
     for f in plan.files:

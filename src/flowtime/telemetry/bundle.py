@@ -218,6 +218,7 @@ def _build(
             model=model,
             evaluation=evaluation,
             provenance=_provenance(provenance_text),
+            provenance_from_header=provenance_text is not None,
             forced_mode="telemetry",
             replaced_nodes=replaced,
             warnings=warnings,
