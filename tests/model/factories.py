@@ -50,9 +50,7 @@ def make_model(*nodes: dict[str, Any], bins: int = 4, limits: Limits | None = No
     return load_model(text) if limits is None else load_model(text, limits=limits)
 
 
-def problems_of(
-    *nodes: dict[str, Any], bins: int = 4, limits: Limits | None = None, **root: Any
-) -> list[Problem]:
+def problems_of(*nodes: dict[str, Any], bins: int = 4, limits: Limits | None = None, **root: Any) -> list[Problem]:
     text = model_text(*nodes, bins=bins, **root)
     return validate_model(text) if limits is None else validate_model(text, limits=limits)
 

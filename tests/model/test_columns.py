@@ -26,9 +26,7 @@ INPUTS = (
 
 
 def queue_node(node_id: str, kind: str = "serviceWithBuffer", **fields: Any) -> dict[str, Any]:
-    semantics = {"arrivals": "inbound", "served": "processed", "errors": "rejected"} | fields.pop(
-        "semantics", {}
-    )
+    semantics = {"arrivals": "inbound", "served": "processed", "errors": "rejected"} | fields.pop("semantics", {})
     return {"id": node_id, "kind": kind, "semantics": semantics, **fields}
 
 
@@ -218,8 +216,7 @@ def test_service_with_buffer_references_must_name_columns() -> None:
     }
     assert [(p.message, p.path) for p in problems_of(*INPUTS, node)] == [
         (
-            "Node buf: unknown node reference 'Inbound' "
-            "(node ids are case-sensitive; did you mean 'inbound'?)",
+            "Node buf: unknown node reference 'Inbound' (node ids are case-sensitive; did you mean 'inbound'?)",
             "nodes[3].inflow",
         ),
         ("Node buf: unknown node reference 'lim'", "nodes[3].wipLimitSeries"),
@@ -235,10 +232,7 @@ def test_a_synthesized_column_of_a_node_colliding_with_a_declared_one() -> None:
         "wipLimit": 1,
     }
     problem = only(problems_of(*INPUTS, node, const("buf_overflow", [0, 0, 0, 0])), "duplicate_id")
-    assert (
-        problem.message
-        == "Node buf: the column id 'buf_overflow' it creates is already used by 'buf_overflow'"
-    )
+    assert problem.message == "Node buf: the column id 'buf_overflow' it creates is already used by 'buf_overflow'"
     assert problem.path == "nodes[3]"
 
 
@@ -258,9 +252,7 @@ def test_a_service_synthesizes_nothing() -> None:
 
 
 def test_an_explicit_queue_depth_names_the_synthesized_queue() -> None:
-    model = make_model(
-        *INPUTS, topology={"nodes": [queue_node("Orders", semantics={"queueDepth": "orders_q"})]}
-    )
+    model = make_model(*INPUTS, topology={"nodes": [queue_node("Orders", semantics={"queueDepth": "orders_q"})]})
     assert ids(model)[3:] == ["orders_q"]
     assert model.topology is not None and model.topology.nodes[0].queue_column == "orders_q"
 
@@ -280,9 +272,7 @@ def test_telemetry_backed_nodes_synthesize_nothing(key: str) -> None:
 
 
 def test_a_synthesized_queue_id_must_be_free() -> None:
-    problems = problems_of(
-        *INPUTS, const("Intake_Queue", [0, 0, 0, 0]), topology={"nodes": [queue_node("Intake")]}
-    )
+    problems = problems_of(*INPUTS, const("Intake_Queue", [0, 0, 0, 0]), topology={"nodes": [queue_node("Intake")]})
     problem = only(problems, "topology_invalid")
     assert problem.message == (
         "Topology node 'Intake': the column id 'intake_queue' it creates is already used by 'Intake_Queue' "
@@ -320,9 +310,7 @@ def test_wip_limit_columns_of_a_synthesized_queue() -> None:
     assert ids(model)[3:] == ["worker_queue", "worker_wip_limit", "worker_overflow"]
     queue = model.columns[3]
     assert isinstance(queue, QueueColumn) and (queue.limit, queue.overflow) == (15.0, "worker_overflow")
-    assert model.columns[5] == OverflowColumn(
-        "worker_overflow", "worker_queue", (Dependency("worker_queue", False),)
-    )
+    assert model.columns[5] == OverflowColumn("worker_overflow", "worker_queue", (Dependency("worker_queue", False),))
 
 
 def test_overflow_chains_in_topology_then_declaration_order() -> None:
@@ -371,11 +359,7 @@ def test_overflow_chains_in_topology_then_declaration_order() -> None:
     assert columns["target_inflow_from_Buf"].overflow == "Buf_overflow"  # type: ignore[union-attr]
     assert columns["target_queue"].inflow == "target_inflow_from_Buf"  # type: ignore[union-attr]
     order = model.order
-    assert (
-        order.index("src_one_overflow")
-        < order.index("target_inflow_from_src_one")
-        < order.index("target_queue")
-    )
+    assert order.index("src_one_overflow") < order.index("target_inflow_from_src_one") < order.index("target_queue")
 
 
 def test_overflow_to_a_node_without_a_synthesized_queue_is_dropped() -> None:
@@ -416,9 +400,7 @@ def test_an_overflow_loop_is_a_cycle() -> None:
 
 
 def test_topology_wip_limit_rules() -> None:
-    problems = problems_of(
-        *INPUTS, topology={"nodes": [queue_node("Q", wipLimit="lots", wipLimitSeries="nope")]}
-    )
+    problems = problems_of(*INPUTS, topology={"nodes": [queue_node("Q", wipLimit="lots", wipLimitSeries="nope")]})
     assert [(p.code, p.message, p.path) for p in problems] == [
         (
             "topology_invalid",
@@ -439,9 +421,7 @@ def test_retry_echo_uses_failures_else_errors() -> None:
     assert model.columns[4] == RetryEchoColumn(
         "echo", "rejected", (0.0, 0.6, 0.3, 0.1), (Dependency("rejected", False),)
     )
-    with_failures = make_model(
-        *INPUTS, topology={"nodes": [queue_node("Q", semantics=echo | {"failures": "inbound"})]}
-    )
+    with_failures = make_model(*INPUTS, topology={"nodes": [queue_node("Q", semantics=echo | {"failures": "inbound"})]})
     assert with_failures.columns[4].failures == "inbound"  # type: ignore[union-attr]
 
 
@@ -493,8 +473,7 @@ def test_retry_echo_rules(semantics: dict[str, Any], message: str, path: str) ->
 
 def test_initial_conditions_by_id_queue_depth_and_synthesized_queue() -> None:
     nodes = [
-        topology_node("backlog_src", arrivals="inbound", served="processed")
-        | {"initialCondition": {"queueDepth": 1}},
+        topology_node("backlog_src", arrivals="inbound", served="processed") | {"initialCondition": {"queueDepth": 1}},
         queue_node("Held", semantics={"queueDepth": "held"}) | {"initialCondition": {"queueDepth": 2}},
         queue_node("Auto") | {"initialCondition": {"queueDepth": 0}},
     ]
@@ -543,3 +522,7 @@ def test_cell_limit() -> None:
 def test_columns_have_the_spec_types() -> None:
     model = make_model(*INPUTS, expr("e", "inbound"))
     assert [type(c) for c in model.columns] == [ConstColumn, ConstColumn, ConstColumn, ExprColumn]
+
+
+def test_self_shift_rule_and_same_bin_self_reference_are_both_reported() -> None:
+    assert codes(problems_of(expr("x", "SHIFT(x, 1) + x"))) == ["self_shift_requires_initial_condition", "cycle"]

@@ -187,15 +187,11 @@ def test_sources_are_read_at_load_time(model_dir: Path) -> None:
 
 def test_an_absolute_source_inside_an_allowed_root(model_dir: Path, tmp_path: Path) -> None:
     text = model_text(source("s", f"file://{tmp_path / 'secret.csv'}"))
-    assert (
-        load_model(text, model_dir=model_dir, allowed_roots=[tmp_path]).columns[0].values.tolist() == [1] * 4
-    )  # type: ignore[union-attr]
+    assert load_model(text, model_dir=model_dir, allowed_roots=[tmp_path]).columns[0].values.tolist() == [1] * 4  # type: ignore[union-attr]
 
 
 def test_source_wins_over_values_with_a_warning(model_dir: Path) -> None:
-    model = load_model(
-        model_text(source("demand", "file:demand.csv", values=[9, 9, 9, 9])), model_dir=model_dir
-    )
+    model = load_model(model_text(source("demand", "file:demand.csv", values=[9, 9, 9, 9])), model_dir=model_dir)
     assert model.columns[0].values[0] == 1.0  # type: ignore[union-attr]
     (warning,) = model.warnings
     assert (warning.code, warning.message, warning.path, warning.node_id) == (
@@ -280,9 +276,7 @@ _SCALARS = st.one_of(
     st.integers(-3, 5),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=6),
-    st.sampled_from(
-        ["a", "b", "q", "file:x.csv", "file://h/x", "queue", "pmf", "expr", "loss", "*", "SHIFT(a, 1)"]
-    ),
+    st.sampled_from(["a", "b", "q", "file:x.csv", "file://h/x", "queue", "pmf", "expr", "loss", "*", "SHIFT(a, 1)"]),
 )
 _NODE_KEYS = ["id", "kind", "values", "expr", "pmf", "source", "inflow", "outflow", "wipLimit", "wipOverflow"]
 _TOPOLOGY_KEYS = ["semantics", "arrivals", "served", "queueDepth", "capacity", "retryEcho", "retryKernel"]

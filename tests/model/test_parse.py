@@ -58,9 +58,7 @@ def test_plain_scalars_resolve_by_yaml_1_2_core_schema(text: str, expected: obje
     assert type(value) is type(expected)
 
 
-@pytest.mark.parametrize(
-    ("text", "sign"), [(".inf", 1), (".Inf", 1), ("+.INF", 1), ("-.inf", -1), ("-.Inf", -1)]
-)
+@pytest.mark.parametrize(("text", "sign"), [(".inf", 1), (".Inf", 1), ("+.INF", 1), ("-.inf", -1), ("-.Inf", -1)])
 def test_special_infinities_are_numbers(text: str, sign: int) -> None:
     value = resolve_plain(text)
     assert isinstance(value, float) and math.isinf(value) and math.copysign(1, value) == sign
@@ -137,10 +135,7 @@ def test_bom_crlf_and_lone_cr_read_like_lf(text: str | bytes) -> None:
 
 def test_format_path() -> None:
     assert format_path(("nodes", 2, "expr")) == "nodes[2].expr"
-    assert (
-        format_path(("topology", "nodes", 0, "semantics", "arrivals"))
-        == "topology.nodes[0].semantics.arrivals"
-    )
+    assert format_path(("topology", "nodes", 0, "semantics", "arrivals")) == "topology.nodes[0].semantics.arrivals"
     assert format_path(("grid",)) == "grid"
     assert format_path(()) == ""
 
@@ -148,15 +143,11 @@ def test_format_path() -> None:
 # ------------------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize(
-    "text", ["", "   \n\t\n", "# only a comment\n", "---\n", "~\n", "null", b"", "\ufeff"]
-)
+@pytest.mark.parametrize("text", ["", "   \n\t\n", "# only a comment\n", "---\n", "~\n", "null", b"", "\ufeff"])
 def test_blank_or_null_documents_are_yaml_empty(text: str | bytes) -> None:
     document = parse_document(text)
     assert document.root is None
-    assert [(p.code, p.message) for p in document.problems] == [
-        ("yaml_empty", "Model YAML cannot be null or empty")
-    ]
+    assert [(p.code, p.message) for p in document.problems] == [("yaml_empty", "Model YAML cannot be null or empty")]
 
 
 def test_a_syntax_error_reports_line_and_column() -> None:
@@ -164,8 +155,7 @@ def test_a_syntax_error_reports_line_and_column() -> None:
     (problem,) = document.problems
     assert problem.code == "yaml_syntax"
     assert problem.message == (
-        "Invalid YAML syntax: while parsing a flow sequence, did not find expected ',' or ']' "
-        "at line 4, column 1"
+        "Invalid YAML syntax: while parsing a flow sequence, did not find expected ',' or ']' at line 4, column 1"
     )
     assert problem.line == 4
 
@@ -277,3 +267,9 @@ def test_a_large_list_parses_to_plain_numbers() -> None:
     values = [round(i * 0.25, 2) for i in range(100_000)]
     root = parsed("values: [" + ", ".join(map(repr, values)) + "]\n")
     assert isinstance(root, dict) and root["values"] == values
+
+
+def test_a_lone_surrogate_is_a_syntax_error() -> None:
+    (problem,) = parse_document("a: 1\nb: \ud800\n").problems
+    assert (problem.code, problem.line) == ("yaml_syntax", 2)
+    assert problem.message == "Invalid YAML syntax: input is not valid Unicode text (character 8) at line 2"

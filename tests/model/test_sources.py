@@ -44,9 +44,7 @@ def test_file_uri_forms(uri: str, kind: str, path: str) -> None:
     assert (parsed.kind, parsed.path) == (kind, path)
 
 
-@pytest.mark.parametrize(
-    "uri", ["file://fileserver/a.csv", "http://example.com/a.csv", "arrivals", "s3://b/a.csv"]
-)
+@pytest.mark.parametrize("uri", ["file://fileserver/a.csv", "http://example.com/a.csv", "arrivals", "s3://b/a.csv"])
 def test_other_hosts_schemes_and_bare_text_are_unsupported(uri: str) -> None:
     with pytest.raises(UriUnsupported) as caught:
         parse_file_uri(uri)
@@ -69,9 +67,7 @@ def test_error_families() -> None:
     assert issubclass(UriUnsupported, InvalidInput) and issubclass(UriRequiresModelDir, InvalidInput)
     assert issubclass(UriOutsideSandbox, PathEscape)
     assert issubclass(SourceNotFound, NotFound)
-    assert issubclass(TelemetryCsvInvalid, Unprocessable) and issubclass(
-        TelemetryLengthMismatch, Unprocessable
-    )
+    assert issubclass(TelemetryCsvInvalid, Unprocessable) and issubclass(TelemetryLengthMismatch, Unprocessable)
 
 
 # ----------------------------------------------------------------------------------------- resolve
@@ -156,22 +152,16 @@ def test_a_symlink_staying_inside_is_accepted(layout: dict[str, Path]) -> None:
     assert resolve_uri("file:alias.csv", layout["model"]) == layout["model"] / "alias.csv"
 
 
-def test_a_model_directory_reached_through_a_symlink_is_its_own_base(
-    layout: dict[str, Path], tmp_path: Path
-) -> None:
+def test_a_model_directory_reached_through_a_symlink_is_its_own_base(layout: dict[str, Path], tmp_path: Path) -> None:
     linked = tmp_path / "linked-model"
     linked.symlink_to(layout["model"], target_is_directory=True)
     assert resolve_uri("file:a.csv", linked) == linked / "a.csv"
 
 
 def test_relative_forms_need_a_model_directory() -> None:
-    with pytest.raises(
-        UriRequiresModelDir, match=r"^Relative file URIs require a model directory for resolution\.$"
-    ):
+    with pytest.raises(UriRequiresModelDir, match=r"^Relative file URIs require a model directory for resolution\.$"):
         resolve_uri("file:a.csv")
-    with pytest.raises(
-        UriRequiresModelDir, match=r"^Telemetry URIs require a model directory for resolution\.$"
-    ):
+    with pytest.raises(UriRequiresModelDir, match=r"^Telemetry URIs require a model directory for resolution\.$"):
         resolve_uri("file://telemetry/a.csv")
 
 
@@ -185,9 +175,7 @@ def test_a_missing_file_or_a_directory_is_not_found(layout: dict[str, Path]) -> 
         with pytest.raises(SourceNotFound) as caught:
             resolve_uri(uri, layout["model"])
         assert caught.value.message == f"'{uri}' was not found."
-    assert (
-        resolve_uri("file:missing.csv", layout["model"], must_exist=False) == layout["model"] / "missing.csv"
-    )
+    assert resolve_uri("file:missing.csv", layout["model"], must_exist=False) == layout["model"] / "missing.csv"
 
 
 def test_messages_never_show_resolved_paths(layout: dict[str, Path]) -> None:
@@ -252,9 +240,7 @@ def test_strict_mode_accepts_rows_in_any_order() -> None:
     assert parse_series_csv("t,value\n2,3\n0,1\n1,2\n", 3, name="s.csv").values.tolist() == [1.0, 2.0, 3.0]
 
 
-@pytest.mark.parametrize(
-    ("rows", "count"), [("0,1\n1,2\n", 2), ("0,1\n1,2\n2,3\n3,4\n", 4), ("0,1\n1,2\n5,3\n", 3)]
-)
+@pytest.mark.parametrize(("rows", "count"), [("0,1\n1,2\n", 2), ("0,1\n1,2\n2,3\n3,4\n", 4), ("0,1\n1,2\n5,3\n", 3)])
 def test_strict_mode_needs_exactly_the_indices_of_the_grid(rows: str, count: int) -> None:
     with pytest.raises(TelemetryLengthMismatch) as caught:
         parse_series_csv("t,value\n" + rows, 3, "strict", name="s.csv")
@@ -270,9 +256,7 @@ def test_lenient_mode_reads_absent_bins_as_zero() -> None:
 
 
 def test_lenient_mode_refuses_an_index_beyond_the_grid() -> None:
-    with pytest.raises(
-        TelemetryCsvInvalid, match=r"^Invalid CSV 's.csv' at line 3: index 4 is outside 0\.\.3\.$"
-    ):
+    with pytest.raises(TelemetryCsvInvalid, match=r"^Invalid CSV 's.csv' at line 3: index 4 is outside 0\.\.3\.$"):
         parse_series_csv("t,value\n0,5\n4,1\n", 4, "lenient", name="s.csv")
 
 

@@ -102,10 +102,7 @@ def test_arrivals_and_served_are_required() -> None:
 @pytest.mark.parametrize("kind", ["queue", "dlq", "serviceWithBuffer"])
 def test_queue_kinds_may_use_capacity_instead_of_served(kind: str) -> None:
     assert problems(topology_node("T", kind, arrivals="a", capacity="b")) == []
-    assert (
-        problems(topology_node("T", kind, arrivals="a"))[0][1]
-        == "Topology node 'T' must specify semantics.served"
-    )
+    assert problems(topology_node("T", kind, arrivals="a"))[0][1] == "Topology node 'T' must specify semantics.served"
 
 
 def test_an_unknown_kind_is_a_service_with_a_warning() -> None:
@@ -133,8 +130,7 @@ def test_ids_are_unique_ignoring_case_and_have_no_control_characters() -> None:
     assert found == [
         (
             "topology_invalid",
-            "Duplicate topology node id 'svc' "
-            "(ids must differ in more than letter case; 'Svc' is declared earlier)",
+            "Duplicate topology node id 'svc' (ids must differ in more than letter case; 'Svc' is declared earlier)",
             "topology.nodes[1].id",
         ),
         ("topology_invalid", "Duplicate topology node id 'Svc'", "topology.nodes[2].id"),
@@ -160,9 +156,7 @@ def test_aliases_are_interchangeable_but_must_agree() -> None:
         *CONSTS, topology={"nodes": [topology_node("T", arrivals="a", served="b", queue="c", queueDepth="c")]}
     )
     assert model.topology is not None and model.topology.nodes[0].semantics.queue_depth == "c"
-    assert problems(
-        topology_node("T", arrivals="a", served="b", externalDemand="a", external_demand="b")
-    ) == [
+    assert problems(topology_node("T", arrivals="a", served="b", externalDemand="a", external_demand="b")) == [
         (
             "topology_invalid",
             "Topology node 'T': semantics.externalDemand 'a' and semantics.external_demand 'b' differ "

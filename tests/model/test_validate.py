@@ -73,9 +73,7 @@ def test_legacy_root_keys(key: str) -> None:
 
 def test_provenance_must_be_a_mapping() -> None:
     problem = only(problems_of(const("a", [1, 2, 3, 4]), provenance="generated"), "invalid_type")
-    assert problem.message == (
-        "Invalid provenance: Provenance must be an object, not a string or other primitive type"
-    )
+    assert problem.message == ("Invalid provenance: Provenance must be an object, not a string or other primitive type")
     assert problem.path == "provenance"
 
 
@@ -129,10 +127,7 @@ def test_unknown_root_key_is_a_warning() -> None:
 
 
 def test_null_valued_keys_are_absent() -> None:
-    assert (
-        problems_of(const("a", [1, 2, 3, 4], colour=None, source=None), outputs=None, topology=None, rng=None)
-        == []
-    )
+    assert problems_of(const("a", [1, 2, 3, 4], colour=None, source=None), outputs=None, topology=None, rng=None) == []
 
 
 # ------------------------------------------------------------------------------------------------ grid
@@ -214,9 +209,7 @@ def test_bin_unit_rules(unit: object, message: str) -> None:
     assert grid_problems(bins=1, binSize=1, binUnit=unit) == [("grid_invalid", message, "grid.binUnit")]
 
 
-@pytest.mark.parametrize(
-    ("unit", "minutes"), [("Minutes", 5), ("HOURS", 300), ("days", 7200), ("Weeks", 50400)]
-)
+@pytest.mark.parametrize(("unit", "minutes"), [("Minutes", 5), ("HOURS", 300), ("days", 7200), ("Weeks", 50400)])
 def test_bin_unit_is_case_insensitive_and_canonical(unit: str, minutes: int) -> None:
     doc = document(const("a", [1]), bins=1)
     doc["grid"] = {"bins": 1, "binSize": 5, "binUnit": unit}
@@ -297,9 +290,7 @@ def test_nodes_may_be_absent() -> None:
 
 
 def test_missing_and_blank_ids() -> None:
-    assert summary(
-        problems_of({"kind": "const", "values": [1, 2, 3, 4]}, {"id": "", "values": [1, 2, 3, 4]})
-    ) == [
+    assert summary(problems_of({"kind": "const", "values": [1, 2, 3, 4]}, {"id": "", "values": [1, 2, 3, 4]})) == [
         ("invalid_id", "Node must have an id", "nodes[0].id"),
         ("invalid_id", "Node must have an id", "nodes[1].id"),
     ]
@@ -310,8 +301,7 @@ def test_invalid_ids(node_id: str) -> None:
     (problem,) = problems_of(const(node_id, [1, 2, 3, 4]))
     assert (problem.code, problem.path, problem.node_id) == ("invalid_id", "nodes[0].id", node_id)
     assert problem.message == (
-        f"Node id '{node_id}' is invalid: "
-        "ids must start with a letter or '_' and contain only letters, digits and '_'"
+        f"Node id '{node_id}' is invalid: ids must start with a letter or '_' and contain only letters, digits and '_'"
     )
 
 
@@ -336,15 +326,12 @@ def test_id_length_limit() -> None:
 
 
 def test_duplicate_ids_including_letter_case() -> None:
-    problems = problems_of(
-        const("demand", [1, 2, 3, 4]), const("demand", [1, 2, 3, 4]), const("Demand", [1, 2, 3, 4])
-    )
+    problems = problems_of(const("demand", [1, 2, 3, 4]), const("demand", [1, 2, 3, 4]), const("Demand", [1, 2, 3, 4]))
     assert summary(problems) == [
         ("duplicate_id", "Duplicate node id 'demand'", "nodes[1].id"),
         (
             "duplicate_id",
-            "Duplicate node id 'Demand' "
-            "(ids must differ in more than letter case; 'demand' is declared earlier)",
+            "Duplicate node id 'Demand' (ids must differ in more than letter case; 'demand' is declared earlier)",
             "nodes[2].id",
         ),
     ]
@@ -396,8 +383,7 @@ def test_const_length_mismatch() -> None:
 def test_non_numeric_elements_are_each_reported() -> None:
     problems = problems_of(const("a", [1, "x", True, None, [1]]), bins=5)
     assert summary(problems) == [
-        ("invalid_value", f"Node a: values[{i}] is not a number", f"nodes[0].values[{i}]")
-        for i in (1, 2, 3, 4)
+        ("invalid_value", f"Node a: values[{i}] is not a number", f"nodes[0].values[{i}]") for i in (1, 2, 3, 4)
     ]
 
 
@@ -468,8 +454,7 @@ def test_expression_problems_carry_path_position_and_line() -> None:
         6,
     )
     assert (
-        problem.message
-        == "Node e: error parsing expression 'MIN(1, 2': Parse error at position 8: Expected ',' or ')'"
+        problem.message == "Node e: error parsing expression 'MIN(1, 2': Parse error at position 8: Expected ',' or ')'"
     )
 
 
@@ -621,8 +606,7 @@ def test_output_as_must_be_a_plain_file_name(name: str) -> None:
     (problem,) = problems_of(const("a", [1, 2, 3, 4]), outputs=[{"series": "a", "as": name}])
     assert (problem.code, problem.path) == ("invalid_value", "outputs[0].as")
     assert problem.message == (
-        "Output 'a': 'as' must be a plain file name "
-        f"(not blank, no '/' or '\\', not starting with '.'), got '{name}'"
+        f"Output 'a': 'as' must be a plain file name (not blank, no '/' or '\\', not starting with '.'), got '{name}'"
     )
 
 
@@ -755,3 +739,13 @@ def test_expression_checks_reach_the_report(text: str, code: str, message: str, 
         "nodes[1].expr",
         "e",
     )
+
+
+def test_legacy_expression_key_on_another_kind_is_not_ignored() -> None:
+    assert summary(problems_of(const("a", [1, 2, 3, 4], expression="1"))) == [
+        (
+            "legacy_field",
+            "Node 'a': 'expression' field is no longer supported, use 'expr' instead",
+            "nodes[0].expression",
+        )
+    ]

@@ -40,9 +40,7 @@ def test_not_numbers(value: object) -> None:
     assert as_number(value) is None
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [(8, 8), (8.0, 8), ("8", 8), ("-3", -3), ("+3", 3), (1e3, 1000)]
-)
+@pytest.mark.parametrize(("value", "expected"), [(8, 8), (8.0, 8), ("8", 8), ("-3", -3), ("+3", 3), (1e3, 1000)])
 def test_integers(value: object, expected: int) -> None:
     assert as_integer(value) == expected
 

@@ -92,9 +92,7 @@ class Resolved:
             elif node.kind == "serviceWithBuffer":
                 out.append(self._queue_column(self._queues[node.id], deps))
             else:
-                raise ValueError(
-                    f"node '{node.id}' has no usable kind; build columns only from a valid model"
-                )
+                raise ValueError(f"node '{node.id}' has no usable kind; build columns only from a valid model")
         for synth in self._synth:
             deps = self._deps[synth.id]
             if synth.kind == "queue":
@@ -172,9 +170,7 @@ class _Resolver:
         self._check_overflow_targets(topology, synthesized, buffers)
         for queue in buffers:  # §8.1: serviceWithBuffer extras first, in declaration order
             self._limit_columns(queue, queue.loc)
-        sources: dict[
-            str, list[_Queue]
-        ] = {}  # overflow target -> sources in topology, then declaration order
+        sources: dict[str, list[_Queue]] = {}  # overflow target -> sources in topology, then declaration order
         for source in [synthesized[node.index] for node in topology] + buffers:
             if source is not None and source.overflow is not None and source.wip_overflow is not None:
                 sources.setdefault(source.wip_overflow, []).append(source)
@@ -184,7 +180,7 @@ class _Resolver:
                 self._synthesize(node, queue, sources.get(node.id, []))
         deps = self._dependencies()
         initial = self._initial_conditions(topology, synthesized)
-        self._self_shift(initial)
+        self._self_shift(initial, deps)
         self._check_outputs()
         self._check_size()
         graph = [(node.id, deps[node.id]) for node in self.parts.nodes]
@@ -209,9 +205,7 @@ class _Resolver:
         depth = sem.queue_depth
         if depth is not None and not is_file_uri(depth):
             self.queue_columns[node.index] = depth  # provisional: checked against the columns below
-        if node.kind not in QUEUE_KINDS or (
-            depth is not None and (depth in self.declared or is_file_uri(depth))
-        ):
+        if node.kind not in QUEUE_KINDS or (depth is not None and (depth in self.declared or is_file_uri(depth))):
             return None
         outflow = sem.served if sem.served is not None else sem.capacity
         if any(ref is not None and is_file_uri(ref) for ref in (sem.arrivals, outflow, sem.errors)):
@@ -273,9 +267,7 @@ class _Resolver:
                     f"{who}: wipOverflow '{target}' must name another topology node of kind "
                     "serviceWithBuffer, queue or dlq, or be 'loss'"
                 )
-                self.report.error(
-                    "topology_invalid", message, (*queue.loc, "wipOverflow"), node_id=_who_id(queue)
-                )
+                self.report.error("topology_invalid", message, (*queue.loc, "wipOverflow"), node_id=_who_id(queue))
                 queue.wip_overflow = None
 
     def _limit_columns(self, queue: _Queue, loc: Loc) -> None:
@@ -318,9 +310,7 @@ class _Resolver:
             )
             self.report.error("topology_invalid", message, (*sem_loc, "retryEcho"), node_id=node.id)
             return
-        echo = _Synth(
-            sem.retry_echo, "retry_echo", [(failures, None)], base=failures, kernel=sem.retry_kernel
-        )
+        echo = _Synth(sem.retry_echo, "retry_echo", [(failures, None)], base=failures, kernel=sem.retry_kernel)
         self._add(echo, queue, (*sem_loc, "retryEcho"))
 
     def _add(self, synth: _Synth, owner: _Queue, loc: Loc, *, hint: str | None = None) -> bool:
@@ -330,9 +320,7 @@ class _Resolver:
         if len(synth.id) > self.limits.max_node_id_length or not is_node_id(synth.id):
             problem = f"the column id '{synth.id}' it creates is not a valid node id"
         elif synth.id.lower() in self.ids:
-            problem = (
-                f"the column id '{synth.id}' it creates is already used by '{self.ids[synth.id.lower()]}'"
-            )
+            problem = f"the column id '{synth.id}' it creates is already used by '{self.ids[synth.id.lower()]}'"
         if problem is not None:
             message = f"{who}: {problem}" + (f" ({hint})" if hint else "")
             code = "topology_invalid" if owner.topology_node else "duplicate_id"
@@ -344,9 +332,7 @@ class _Resolver:
 
     # ---------------------------------------------------------------------------------- references
 
-    def _resolve(
-        self, name: str, loc: Loc, who: str, node_id: str | None, position: int | None = None
-    ) -> bool:
+    def _resolve(self, name: str, loc: Loc, who: str, node_id: str | None, position: int | None = None) -> bool:
         if self.ids.get(name.lower()) == name:
             return True
         message = f"Node {who}: unknown node reference '{name}'"
@@ -464,9 +450,12 @@ class _Resolver:
                     initial[name] = q0
         return initial
 
-    def _self_shift(self, initial: Mapping[str, float]) -> None:
+    def _self_shift(self, initial: Mapping[str, float], deps: Mapping[str, tuple[Dependency, ...]]) -> None:
         for node in self.parts.nodes:
-            if node.ast is not None and node.id not in initial and self_shift_lags(node.ast, node.id):
+            if node.ast is None or node.id in initial:
+                continue
+            refers_to_itself = any(dep.column == node.id for dep in deps[node.id])
+            if refers_to_itself and self_shift_lags(node.ast, node.id):
                 message = (
                     f"Expression node '{node.id}' uses SHIFT on itself and requires an initial condition "
                     "(topology.nodes[].initialCondition.queueDepth)."

@@ -56,9 +56,7 @@ def _load(
         report.add(problem)
     if document.root is None:
         return None, report.problems()
-    parts = validate_document(
-        document.root, report, limits=limits, model_dir=model_dir, allowed_roots=allowed_roots
-    )
+    parts = validate_document(document.root, report, limits=limits, model_dir=model_dir, allowed_roots=allowed_roots)
     if parts is None:
         return None, report.problems()
     resolved = resolve_columns(parts, report, limits)

@@ -147,8 +147,8 @@ def parse_document(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Doc
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         return _failed(Problem("yaml_empty", "Model YAML cannot be null or empty"))
-    composer = _Composer(text, limits.max_yaml_depth)
     try:
+        composer = _Composer(text, limits.max_yaml_depth)
         root = composer.compose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -159,6 +159,9 @@ def parse_document(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Doc
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
         reason = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
         return _failed(_syntax_at(reason, line, column))
+    except UnicodeEncodeError as exc:  # a lone surrogate in str input: libyaml reads UTF-8
+        line = text[: exc.start].count("\n") + 1
+        return _failed(_syntax(f"input is not valid Unicode text (character {exc.start}) at line {line}", line))
     except yaml.YAMLError as exc:  # pragma: no cover - libyaml raises the marked kinds above
         return _failed(_syntax(str(exc).splitlines()[0], None))
     if root is None:
@@ -286,9 +289,7 @@ class _Composer:
                     )
                 if event.anchor is not None:
                     self._open.add(event.anchor)
-                stack.append(
-                    _Frame(cls is mapping_start, event.start_mark.line + 1, event.anchor, self._nodes)
-                )
+                stack.append(_Frame(cls is mapping_start, event.start_mark.line + 1, event.anchor, self._nodes))
                 continue
             elif cls is alias_event:
                 value, line, text = self._alias(event)
@@ -326,17 +327,13 @@ class _Composer:
         if isinstance(value, dict | list):
             path = format_path(_stack_loc(stack))
             self.problems.append(
-                Problem(
-                    "invalid_type", f"{path or 'root'} keys must be scalars", path=path or None, line=line
-                )
+                Problem("invalid_type", f"{path or 'root'} keys must be scalars", path=path or None, line=line)
             )
             return
         key = value if isinstance(value, str) else (text or "")
         if key in frame.entries:
             path = format_path((*_stack_loc(stack), key))
-            self.problems.append(
-                Problem("duplicate_key", f"Duplicate key '{key}' at {path}", path=path, line=line)
-            )
+            self.problems.append(Problem("duplicate_key", f"Duplicate key '{key}' at {path}", path=path, line=line))
             return
         frame.key = key
 
@@ -351,9 +348,7 @@ class _Composer:
         self._nodes += size
         budget = max(_MAX_ALIAS_EXPANSION, self._nodes - self._expanded)
         if self._expanded > budget:
-            raise yaml.MarkedYAMLError(
-                problem=f"aliases expand to more than {budget} nodes", problem_mark=mark
-            )
+            raise yaml.MarkedYAMLError(problem=f"aliases expand to more than {budget} nodes", problem_mark=mark)
         return value, mark.line + 1, text
 
 

@@ -134,9 +134,16 @@ def resolve_uri(
     if not is_inside(candidate, bases):
         raise UriOutsideSandbox(f"Path for '{uri}' escapes the allowed directories.")
     resolved = Path(os.path.normpath(os.path.abspath(candidate)))
-    if must_exist and not resolved.is_file():
+    if must_exist and not _is_regular_file(resolved):
         raise SourceNotFound(f"'{uri}' was not found.")
     return resolved
+
+
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a directory on the way that we may not search
+        return False
 
 
 def is_inside(candidate: Path, bases: Sequence[Path]) -> bool:
@@ -197,9 +204,7 @@ class SeriesRead:
         return tuple(sorted((*self.absent, *self.empty)))
 
 
-def read_series_csv(
-    path: Path, bins: int, mode: CsvMode = "strict", *, name: str | None = None
-) -> SeriesRead:
+def read_series_csv(path: Path, bins: int, mode: CsvMode = "strict", *, name: str | None = None) -> SeriesRead:
     """Read a ``bin_index,value`` (or ``t,value``) series file; see ``parse_series_csv`` for the modes.
 
     ``name`` (default: the file's base name) is what messages show. A missing or unreadable file raises

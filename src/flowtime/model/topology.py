@@ -45,9 +45,7 @@ _PHASE2_SEMANTICS = frozenset(
 _SEMANTIC_KEYS = (
     frozenset(_REFS) | {"external_demand", "queue", "slaMin", "retryEcho", "retryKernel"} | _PHASE2_SEMANTICS
 )
-_EDGE_KEYS = frozenset(
-    {"id", "from", "source", "to", "target", "weight", "type", "measure", "multiplier", "lag"}
-)
+_EDGE_KEYS = frozenset({"id", "from", "source", "to", "target", "weight", "type", "measure", "multiplier", "lag"})
 
 
 @dataclass(slots=True)
@@ -115,9 +113,7 @@ def _unknown_key(report: Reporter, loc: Loc) -> None:
     report.warning("unknown_key", f"Unknown key '{loc[-1]}' at {format_path(loc)} was ignored", loc)
 
 
-def _node(
-    index: int, item: Any, report: Reporter, limits: Limits, seen: dict[str, str]
-) -> TopologyNodeSpec | None:
+def _node(index: int, item: Any, report: Reporter, limits: Limits, seen: dict[str, str]) -> TopologyNodeSpec | None:
     loc: Loc = ("topology", "nodes", index)
     if not isinstance(item, dict):
         report.error("invalid_type", f"{format_path(loc)} must be a mapping", loc)
@@ -143,9 +139,7 @@ def _node(
     node.initial_condition = _initial_condition(report, loc, item.get("initialCondition"), shown, node_id)
     metadata = item.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
-        report.error(
-            "invalid_type", f"{format_path((*loc, 'metadata'))} must be a mapping", (*loc, "metadata")
-        )
+        report.error("invalid_type", f"{format_path((*loc, 'metadata'))} must be a mapping", (*loc, "metadata"))
     node.metadata = metadata if isinstance(metadata, dict) else {}
     _wip(report, loc, item, node, shown, node_id)
     for key in ("dispatchSchedule", "constraints"):
@@ -159,9 +153,7 @@ def _node(
     return node if node_id is not None and semantics is not None else None
 
 
-def _node_id(
-    loc: Loc, item: dict[str, Any], report: Reporter, limits: Limits, seen: dict[str, str]
-) -> str | None:
+def _node_id(loc: Loc, item: dict[str, Any], report: Reporter, limits: Limits, seen: dict[str, str]) -> str | None:
     id_loc = (*loc, "id")
     text = report.text(id_loc, item.get("id"))
     if text is None or not text.strip():
@@ -195,9 +187,7 @@ def _semantics(
     sem_loc = (*loc, "semantics")
     raw = item.get("semantics")
     if raw is None:
-        report.error(
-            "topology_invalid", f"Topology node '{shown}' must include semantics", sem_loc, node_id=node_id
-        )
+        report.error("topology_invalid", f"Topology node '{shown}' must include semantics", sem_loc, node_id=node_id)
         return None
     if not isinstance(raw, dict):
         report.error("invalid_type", f"{format_path(sem_loc)} must be a mapping", sem_loc, node_id=node_id)
@@ -271,9 +261,7 @@ def _ref(
             continue
         text = report.text((*loc, name), raw[name])
         if text is None:
-            report.error(
-                "invalid_type", f"{format_path((*loc, name))} must be a string", (*loc, name), node_id=node_id
-            )
+            report.error("invalid_type", f"{format_path((*loc, name))} must be a string", (*loc, name), node_id=node_id)
             return None
         if text.strip():
             texts.append((name, text.strip()))
@@ -300,9 +288,7 @@ def _ref(
     return text
 
 
-def _kernel(
-    report: Reporter, loc: Loc, raw: Any, shown: str, node_id: str | None
-) -> tuple[float, ...] | None:
+def _kernel(report: Reporter, loc: Loc, raw: Any, shown: str, node_id: str | None) -> tuple[float, ...] | None:
     numbers = [as_number(v) for v in raw] if isinstance(raw, list) else None
     if numbers is None or any(n is None or not math.isfinite(n) for n in numbers):
         message = f"Topology node '{shown}': semantics.retryKernel must be a list of finite numbers"
@@ -358,9 +344,7 @@ def _edge(index: int, item: Any, report: Reporter, ids: set[str]) -> Edge | None
     for key, alias in (("from", "source"), ("to", "target")):
         texts = [t for t in (_text(report, (*loc, k), item.get(k)) for k in (key, alias)) if t]
         if len(texts) == 2 and texts[0] != texts[1]:
-            message = (
-                f"Topology edge {key} '{texts[0]}' and {alias} '{texts[1]}' differ (give only one of them)"
-            )
+            message = f"Topology edge {key} '{texts[0]}' and {alias} '{texts[1]}' differ (give only one of them)"
             report.error("topology_invalid", message, (*loc, alias))
             return None
         ends.append(texts[0] if texts else None)
@@ -380,9 +364,7 @@ def _edge(index: int, item: Any, report: Reporter, ids: set[str]) -> Edge | None
     if item.get("weight") is not None:
         number = as_number(item["weight"])
         if number is None or not math.isfinite(number) or number < 0:
-            report.error(
-                "topology_invalid", "Topology edge weight must be a finite number >= 0", (*loc, "weight")
-            )
+            report.error("topology_invalid", "Topology edge weight must be a finite number >= 0", (*loc, "weight"))
             return None
         weight = number
     return Edge(resolved[0], resolved[1], weight, _text(report, (*loc, "id"), item.get("id")))

@@ -116,9 +116,7 @@ def _check_root(root: dict[str, Any], report: Reporter, parts: ModelParts) -> No
             continue
         loc = (key,)
         if key in ("arrivals", "route"):
-            message = (
-                f"Top-level '{key}' field is not supported. Use 'nodes' array with node definitions instead."
-            )
+            message = f"Top-level '{key}' field is not supported. Use 'nodes' array with node definitions instead."
             report.error("legacy_field", message, loc, key=True)
         elif key in ("classes", "traffic"):
             if value or not isinstance(value, dict | list):
@@ -140,9 +138,7 @@ def _check_root(root: dict[str, Any], report: Reporter, parts: ModelParts) -> No
             if isinstance(value, dict):
                 parts.provenance = value
             else:
-                message = (
-                    "Invalid provenance: Provenance must be an object, not a string or other primitive type"
-                )
+                message = "Invalid provenance: Provenance must be an object, not a string or other primitive type"
                 report.error("invalid_type", message, loc)
         elif key not in _ROOT_KEYS:
             _unknown_key(report, loc)
@@ -223,9 +219,7 @@ def _grid_start(grid: dict[str, Any], report: Reporter) -> datetime | bool | Non
         text = report.text(loc, value)
         instant = parse_timestamp(text) if text is not None else None
         if instant is None:
-            report.error(
-                "grid_invalid", f"Invalid startTime value: '{text if text is not None else value}'", loc
-            )
+            report.error("grid_invalid", f"Invalid startTime value: '{text if text is not None else value}'", loc)
             return False
         found.append((text or "", instant))
     if len(found) == 2 and found[0][1] != found[1][1]:
@@ -304,6 +298,9 @@ class _NodeChecker:
             self._pmf(loc, item, node, shown)
         elif kind == "serviceWithBuffer":
             self._buffer(loc, item, node, shown)
+        if item.get("expression") is not None:  # on any kind: never ignored silently
+            message = f"Node '{shown}': 'expression' field is no longer supported, use 'expr' instead"
+            self.report.error("legacy_field", message, (*loc, "expression"), node_id=shown, key=True)
         if kind is not None:
             allowed = _COMMON_NODE_KEYS | _KIND_KEYS[kind]
             for key, value in item.items():
@@ -353,9 +350,7 @@ class _NodeChecker:
             return "const"
         text = self.report.text(kind_loc, value)
         if text is None:
-            self.report.error(
-                "invalid_type", f"{format_path(kind_loc)} must be a string", kind_loc, node_id=shown
-            )
+            self.report.error("invalid_type", f"{format_path(kind_loc)} must be a string", kind_loc, node_id=shown)
             return None
         canonical = _KINDS.get(text.strip().lower())
         if canonical is not None:
@@ -374,9 +369,7 @@ class _NodeChecker:
         source = self.report.text(source_loc, item.get("source"))
         values = item.get("values")
         if item.get("source") is not None and source is None:
-            self.report.error(
-                "invalid_type", f"{format_path(source_loc)} must be a string", source_loc, node_id=shown
-            )
+            self.report.error("invalid_type", f"{format_path(source_loc)} must be a string", source_loc, node_id=shown)
             return
         if source is not None and source.strip():
             if values is not None:
@@ -422,9 +415,7 @@ class _NodeChecker:
                 return None
             return read_series_csv(path, self.bins, "strict").values
         except SourceNotFound:
-            self.report.error(
-                "source_not_found", f"Node {shown}: source '{uri}' was not found.", loc, node_id=shown
-            )
+            self.report.error("source_not_found", f"Node {shown}: source '{uri}' was not found.", loc, node_id=shown)
         except SourceError as exc:
             self.report.error(exc.code, exc.message, loc, node_id=shown)
         return None
@@ -436,9 +427,7 @@ class _NodeChecker:
         value = item.get("expr")
         text = self.report.text(expr_loc, value)
         if value is not None and text is None:
-            self.report.error(
-                "invalid_type", f"{format_path(expr_loc)} must be a string", expr_loc, node_id=shown
-            )
+            self.report.error("invalid_type", f"{format_path(expr_loc)} must be a string", expr_loc, node_id=shown)
         elif text is None or not text.strip():
             message = f"Node {shown}: expr nodes require expr property"
             self.report.error("missing_field", message, expr_loc, node_id=shown)
@@ -453,9 +442,6 @@ class _NodeChecker:
             )
             for problem in problems:
                 self.report.add(problem, expr_loc)
-        if item.get("expression") is not None:
-            message = f"Node '{shown}': 'expression' field is no longer supported, use 'expr' instead"
-            self.report.error("legacy_field", message, (*loc, "expression"), node_id=shown, key=True)
 
     # ---------------------------------------------------------------------------------------- pmf
 
@@ -474,9 +460,7 @@ class _NodeChecker:
             report.error("missing_field", message, pmf_loc, node_id=shown)
             return
         if len(entries) > self.limits.max_pmf_entries:
-            message = (
-                f"Node {shown}: pmf has {len(entries)} entries; the maximum is {self.limits.max_pmf_entries}"
-            )
+            message = f"Node {shown}: pmf has {len(entries)} entries; the maximum is {self.limits.max_pmf_entries}"
             report.error("limit_exceeded", message, pmf_loc, node_id=shown)
             return
         node.pmf = _pmf_distribution(pmf_loc, entries, report, shown)
@@ -490,9 +474,7 @@ class _NodeChecker:
             value = item.get(key)
             text = report.text(key_loc, value)
             if value is not None and text is None:
-                report.error(
-                    "invalid_type", f"{format_path(key_loc)} must be a node id", key_loc, node_id=shown
-                )
+                report.error("invalid_type", f"{format_path(key_loc)} must be a node id", key_loc, node_id=shown)
             elif text is None or not text.strip():
                 if key in ("inflow", "outflow"):
                     message = f"ServiceWithBuffer node {shown} requires '{key}'."
@@ -526,9 +508,7 @@ def _pmf_entries(loc: Loc, pmf: dict[str, Any], report: Reporter, shown: str) ->
         values, probabilities = pmf["values"], pmf["probabilities"]
         for key, value in (("values", values), ("probabilities", probabilities)):
             if not isinstance(value, list):
-                report.error(
-                    "invalid_type", f"{format_path((*loc, key))} must be a list", (*loc, key), node_id=shown
-                )
+                report.error("invalid_type", f"{format_path((*loc, key))} must be a list", (*loc, key), node_id=shown)
                 return None
         if len(values) != len(probabilities):
             message = (
@@ -597,8 +577,7 @@ def _pmf_distribution(
         elif weight is not None and weight < 0:
             shown_value = format_number(value) if value is not None else "?"
             message = (
-                f"{prefix}PMF probabilities must be non-negative, got {format_number(weight)} "
-                f"for value {shown_value}"
+                f"{prefix}PMF probabilities must be non-negative, got {format_number(weight)} for value {shown_value}"
             )
             report.error("pmf_invalid", message, weight_loc, node_id=shown)
     if report.error_count > before:
@@ -664,9 +643,7 @@ def _check_outputs(outputs: Any, report: Reporter) -> list[tuple[int, Output]]:
     return found
 
 
-def _output_file_name(
-    loc: Loc, item: dict[str, Any], report: Reporter, series: str | None
-) -> str | bool | None:
+def _output_file_name(loc: Loc, item: dict[str, Any], report: Reporter, series: str | None) -> str | bool | None:
     """The trimmed ``as`` name, None when absent, False when invalid (reported)."""
     value = item.get("as")
     if value is None:

@@ -68,11 +68,7 @@ def snake(node_id: str) -> str:
     out: list[str] = []
     last = len(node_id) - 1
     for i, char in enumerate(node_id):
-        if (
-            i > 0
-            and char.isupper()
-            and (not node_id[i - 1].isupper() or (i < last and node_id[i + 1].islower()))
-        ):
+        if i > 0 and char.isupper() and (not node_id[i - 1].isupper() or (i < last and node_id[i + 1].islower())):
             out.append("_")
         out.append(char)
     return "".join(out).lower()
