@@ -1,4 +1,4 @@
-"""The one ``file:`` URI resolver with its sandbox, and the series CSV reader (``telemetry.md`` §7–§8).
+"""Series sources: the one sandboxed ``file:`` URI resolver and the series CSV reader (``telemetry.md`` §7–§8).
 
 Used for ``const`` sources at model load, and by the state service, the bundle builder and telemetry capture.
 Errors carry the spec codes; their messages name the URI or the file's base name, never a resolved path.

@@ -74,9 +74,18 @@ def snake(node_id: str) -> str:
     return "".join(out).lower()
 
 
+def shown_value(value: Any) -> str:
+    """A YAML value as a message shows it: numbers by ``format_number``, containers by their type."""
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, dict | list):
+        return "mapping" if isinstance(value, dict) else "list"
+    return shorten(str(value))
+
+
 def shorten(text: str, limit: int = 60) -> str:
     """``text`` cut to ``limit`` characters for a message (ids can be megabytes long in hostile input)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["NODE_ID", "as_integer", "as_number", "format_number", "is_node_id", "shorten", "snake"]
+__all__ = ["NODE_ID", "as_integer", "as_number", "format_number", "is_node_id", "shorten", "shown_value", "snake"]
