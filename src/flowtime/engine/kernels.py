@@ -116,6 +116,11 @@ def _elementwise(
             out[j] = max_scalar(a[j], b[j])
 
 
+# Indices cast to unsigned skip numba's negative-index wraparound arithmetic (they are never negative: a
+# lagged offset is only read once ``t >= lag``).
+_u = np.uint64
+
+
 @jit
 def _bin_major(code: IntArray, params: FloatArray, w: FloatArray, first: int, last: int, start: int, stop: int) -> None:
     """Ops ``first .. last-1`` for each bin ``start .. stop-1`` in turn.
@@ -124,10 +129,11 @@ def _bin_major(code: IntArray, params: FloatArray, w: FloatArray, first: int, la
     an array, which would cost more than the op itself.
     """
     for t in range(start, stop):
-        for i in range(first, last):
+        for n in range(first, last):
+            i = _u(n)
             op = code[i, OP]
             dst = code[i, DST] + t
-            a = w[code[i, A_OFF] + t] if t >= code[i, A_LAG] else params[i, A_HIST]
+            a = w[_u(code[i, A_OFF] + t)] if t >= code[i, A_LAG] else params[i, A_HIST]
             if op <= SQRT:
                 if op == COPY:
                     r = a
@@ -143,9 +149,9 @@ def _bin_major(code: IntArray, params: FloatArray, w: FloatArray, first: int, la
                     r = abs(a)
                 else:
                     r = np.sqrt(a)
-                w[dst] = r
+                w[_u(dst)] = r
                 continue
-            b = w[code[i, B_OFF] + t] if t >= code[i, B_LAG] else params[i, B_HIST]
+            b = w[_u(code[i, B_OFF] + t)] if t >= code[i, B_LAG] else params[i, B_HIST]
             if op <= STEP:
                 if op == ADD:
                     r = a + b
@@ -165,35 +171,35 @@ def _bin_major(code: IntArray, params: FloatArray, w: FloatArray, first: int, la
                     r = pow_scalar(a, b)
                 else:
                     r = step_scalar(a, b)
-                w[dst] = r
+                w[_u(dst)] = r
                 continue
-            c = w[code[i, C_OFF] + t] if t >= code[i, C_LAG] else params[i, C_HIST]
+            c = w[_u(code[i, C_OFF] + t)] if t >= code[i, C_LAG] else params[i, C_HIST]
             if op == CLAMP:
-                w[dst] = clamp_scalar(a, b, c)
+                w[_u(dst)] = clamp_scalar(a, b, c)
             elif op == PULSE:
                 phase = code[i, X1]
-                w[dst] = a if t >= phase and (t - phase) % code[i, X0] == 0 else 0.0
+                w[_u(dst)] = a if t >= phase and (t - phase) % code[i, X0] == 0 else 0.0
             elif op == CONV:
                 source = code[i, X0]
                 kernel = code[i, X1]
                 acc = 0.0
                 for j in range(min(code[i, X2], t + 1)):
-                    x = w[source + t - j]
+                    x = w[_u(source + t - j)]
                     if math.isfinite(x):
-                        acc += w[kernel + j] * x
-                w[dst] = acc
+                        acc += w[_u(kernel + j)] * x
+                w[_u(dst)] = acc
             else:  # QUEUE: a = inflow, b = outflow, c = loss, d = limit
-                q = queue_step(w[dst - 1] if t > 0 else params[i, INITIAL], a, b, c)
+                q = queue_step(w[_u(dst - 1)] if t > 0 else params[i, INITIAL], a, b, c)
                 if code[i, X0] != 0:
-                    d = w[code[i, D_OFF] + t] if t >= code[i, D_LAG] else params[i, D_HIST]
+                    d = w[_u(code[i, D_OFF] + t)] if t >= code[i, D_LAG] else params[i, D_HIST]
                     cap = limit_at(d)
                     overflow = 0.0
                     if q > cap:
                         overflow = q - cap
                         q = cap
                     if code[i, X1] >= 0:
-                        w[code[i, X1] + t] = overflow
-                w[dst] = q
+                        w[_u(code[i, X1] + t)] = overflow
+                w[_u(dst)] = q
 
 
 @jit
