@@ -1,11 +1,12 @@
 """End-to-end fixtures: a real uvicorn server on a free loopback port and Debian's headless Chromium.
 
-The server and the browser are module-scoped because starting them costs seconds; each test gets its
+The server and the browser are session-scoped because starting them costs seconds; each test gets its
 own page, and every test creates the runs it needs, so no test depends on another's data.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import shutil
@@ -16,12 +17,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
 from tests.e2e.factories import write_wide_template
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("FLOWTIME_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "e2e"
 SRC = Path(__file__).resolve().parents[2] / "src"
 BROWSER_ARGS = [
@@ -49,15 +51,23 @@ def _in_ci() -> bool:
 
 def _missing_browser() -> str | None:
     if not CHROMIUM.exists():
-        return (
-            f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (apt-get install chromium chromium-driver)"
-        )
+        return f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (apt-get install chromium chromium-driver)"
     if importlib.util.find_spec("playwright") is None:
         return "the playwright package is missing: pip install -e '.[test]'"
     return None
 
 
-@pytest.fixture(scope="module")
+def require_playwright() -> ModuleType:
+    """``playwright.sync_api`` for a test module: skipped locally when missing, an error under CI."""
+    try:
+        return importlib.import_module("playwright.sync_api")
+    except ImportError:
+        if _in_ci():
+            raise
+        pytest.skip("the playwright package is missing: pip install -e '.[test]'", allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
 def browser_context() -> Iterator[object]:
     """A fresh persistent Chromium profile; skipped locally when the browser is missing, failed under CI."""
     reason = _missing_browser()
@@ -82,7 +92,7 @@ def browser_context() -> Iterator[object]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``flowtime``'s app under uvicorn in a child process, with an empty data dir and one extra template."""
     data_dir = tmp_path_factory.mktemp("data")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Page, expect
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import require_playwright, shot
+
+sync_api = require_playwright()
+Page, expect = sync_api.Page, sync_api.expect
 
 
 def _create(api: httpx.Client, template_id: str, mode: str = "simulation") -> str:

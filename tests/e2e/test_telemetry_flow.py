@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import httpx
-from playwright.sync_api import Page, expect
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import require_playwright, shot
+
+sync_api = require_playwright()
+Page, expect = sync_api.Page, sync_api.expect
 
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC")
 

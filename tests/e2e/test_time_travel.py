@@ -7,9 +7,11 @@ import statistics
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
-from tests.e2e.conftest import ARTIFACTS, shot
+from tests.e2e.conftest import ARTIFACTS, require_playwright, shot
 from tests.e2e.factories import WIDE_NODES, WIDE_TEMPLATE_ID
+
+sync_api = require_playwright()
+Page, expect = sync_api.Page, sync_api.expect
 
 _SCRUB = """async (b) => {
   const slider = document.getElementById('scrubber');

@@ -230,13 +230,18 @@
     warnings.textContent = "";
     var telemetry = (state && state.telemetry) || { sources: [], warnings: [] };
     if (!telemetry.sources.length) appendItem(sources, "None (simulation series or unresolved).");
-    telemetry.sources.forEach(function (s) { appendItem(sources, s); });
+    telemetry.sources.forEach(function (s) { appendItem(sources, sourceLabel(s)); });
     if (!telemetry.warnings.length) appendItem(warnings, "No warnings in the loaded window.");
     telemetry.warnings.forEach(function (w) {
       appendItem(warnings, w.code + ": " + w.message + (w.bins ? " (bins " + w.bins.join(", ") + ")" : ""));
     });
     paintInspector(data, current - data.start);
     buildCharts(data);
+  }
+
+  // The UI never shows a directory path: an absolute file URI is reduced to its file name.
+  function sourceLabel(source) {
+    return /^file:\/\/\//i.test(source) ? "file: …/" + source.split("/").pop() : source;
   }
 
   function appendItem(list, text) {
