@@ -318,3 +318,12 @@ def test_validation_never_raises_on_arbitrary_text(text: str) -> None:
 
 def test_problems_of_factory_round_trips() -> None:
     assert problems_of(const("a", [1, 2, 3, 4])) == []
+
+
+def test_sources_can_be_checked_for_form_only(model_dir: Path) -> None:
+    text = model_text(source("s", "file:missing.csv"), source("t", "file:../../outside.csv"))
+    model = load_model(text, model_dir=model_dir, read_sources=False)
+    assert np.isnan(model.columns[0].values).all() and len(model.columns[0].values) == 4  # type: ignore[union-attr]
+    assert model.columns[1].source == "file:../../outside.csv"  # type: ignore[union-attr]
+    (problem,) = validate_model(model_text(source("s", "http://x/a.csv")), read_sources=False)
+    assert (problem.code, problem.path) == ("uri_unsupported", "nodes[0].source")

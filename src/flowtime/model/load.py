@@ -22,14 +22,18 @@ def load_model(
     model_dir: Path | None = None,
     allowed_roots: Sequence[Path] = (),
     limits: Limits = DEFAULT_LIMITS,
+    read_sources: bool = True,
 ) -> Model:
     """Parse and validate a model; raise ``ModelInvalid`` carrying every problem if any is an error.
 
     ``model_dir`` is the directory relative ``file:`` sources resolve against (the model file's directory;
     None for a model posted as text). ``const`` sources are read here, inside the sandbox of ``model_dir``
     and ``allowed_roots``. Warnings of a valid model are in ``Model.warnings``.
+
+    ``read_sources=False`` checks each ``source`` for form only and leaves its values NaN: for callers that
+    read a stored model for its structure and never evaluate it (the state service, ``api.md`` §6.1).
     """
-    model, problems = _load(text, model_dir, allowed_roots, limits)
+    model, problems = _load(text, model_dir, allowed_roots, limits, read_sources)
     if model is None:
         raise ModelInvalid(problems)
     return model
@@ -41,14 +45,15 @@ def validate_model(
     model_dir: Path | None = None,
     allowed_roots: Sequence[Path] = (),
     limits: Limits = DEFAULT_LIMITS,
+    read_sources: bool = True,
 ) -> list[Problem]:
     """Every problem of a model, warnings included, in report order (``model.md`` §11): document order
     (root, grid, nodes, outputs, topology, rng), then cycle errors. Never raises for any input text."""
-    return _load(text, model_dir, allowed_roots, limits)[1]
+    return _load(text, model_dir, allowed_roots, limits, read_sources)[1]
 
 
 def _load(
-    text: str | bytes, model_dir: Path | None, allowed_roots: Sequence[Path], limits: Limits
+    text: str | bytes, model_dir: Path | None, allowed_roots: Sequence[Path], limits: Limits, read_sources: bool
 ) -> tuple[Model | None, list[Problem]]:
     document = parse_document(text, limits=limits)
     report = Reporter(document.source)
@@ -56,7 +61,14 @@ def _load(
         report.add(problem)
     if document.root is None:
         return None, report.problems()
-    parts = validate_document(document.root, report, limits=limits, model_dir=model_dir, allowed_roots=allowed_roots)
+    parts = validate_document(
+        document.root,
+        report,
+        limits=limits,
+        model_dir=model_dir,
+        allowed_roots=allowed_roots,
+        read_sources=read_sources,
+    )
     if parts is None:
         return None, report.problems()
     resolved = resolve_columns(parts, report, limits)

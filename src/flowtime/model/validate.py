@@ -16,7 +16,7 @@ from flowtime.model.limits import Limits
 from flowtime.model.parse import Loc, format_path
 from flowtime.model.pmf import check_pmf
 from flowtime.model.report import Reporter
-from flowtime.model.sources import SourceError, SourceNotFound, read_series_csv, resolve_uri
+from flowtime.model.sources import SourceError, SourceNotFound, parse_file_uri, read_series_csv, resolve_uri
 from flowtime.model.spec import BIN_UNIT_MINUTES, FloatArray, Grid, Output, Rng
 from flowtime.model.topology import TopologySpec, validate_topology
 from flowtime.model.values import as_integer, as_number, is_node_id, shorten, shown_value
@@ -86,15 +86,20 @@ def validate_document(
     limits: Limits,
     model_dir: Path | None,
     allowed_roots: Sequence[Path],
+    read_sources: bool = True,
 ) -> ModelParts | None:
-    """Check every field rule, reporting to ``report``; None when the root is not a mapping."""
+    """Check every field rule, reporting to ``report``; None when the root is not a mapping.
+
+    Without ``read_sources`` a const ``source`` is checked for form only and its values are NaN.
+    """
     if not isinstance(root, dict):
         report.error("invalid_type", "root must be a mapping", None, key=False)
         return None
     parts = ModelParts()
     _check_root(root, report, parts)
     parts.grid = _check_grid(root, report, limits)
-    parts.nodes = _NodeChecker(report, limits, parts.grid, model_dir, allowed_roots).check(root.get("nodes"))
+    checker = _NodeChecker(report, limits, parts.grid, model_dir, allowed_roots, read_sources)
+    parts.nodes = checker.check(root.get("nodes"))
     parts.outputs = _check_outputs(root.get("outputs"), report)
     parts.topology = validate_topology(root.get("topology"), report, limits)
     parts.rng = _check_rng(root.get("rng"), report)
@@ -257,12 +262,14 @@ class _NodeChecker:
         grid: Grid | None,
         model_dir: Path | None,
         allowed_roots: Sequence[Path],
+        read_sources: bool,
     ) -> None:
         self.report = report
         self.limits = limits
         self.bins = grid.bins if grid is not None else None
         self.model_dir = model_dir
         self.allowed_roots = allowed_roots
+        self.read_sources = read_sources
         self.seen: dict[str, str] = {}  # case-folded id -> first id
 
     def check(self, nodes: Any) -> list[DeclaredNode]:
@@ -411,6 +418,9 @@ class _NodeChecker:
 
     def _read_source(self, loc: Loc, uri: str, shown: str) -> FloatArray | None:
         try:
+            if not self.read_sources:
+                parse_file_uri(uri)
+                return np.full(self.bins, np.nan) if self.bins is not None else None
             path = resolve_uri(uri, self.model_dir, self.allowed_roots)
             if self.bins is None:
                 return None
