@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flowtime.model import Topology
 
-NODE_WIDTH = 168
+NODE_WIDTH = 180
 NODE_HEIGHT = 64
 GAP_X = 72
 GAP_Y = 28

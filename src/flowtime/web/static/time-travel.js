@@ -53,7 +53,7 @@
     var isQueue = QUEUE_KINDS.indexOf(String(kind).toLowerCase()) >= 0;
     if (isQueue && series.latencyMinutes) {
       var lat = series.latencyMinutes[i];
-      return lat === null || lat === undefined ? "latency —" : "latency " + formatValue(lat) + " min";
+      return lat === null || lat === undefined ? "latency —" : "latency " + Number(lat.toFixed(1)) + " min";
     }
     if (series.utilization) {
       var u = series.utilization[i];
