@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.telemetry.factories import SMALL_MODEL, csv_text, hand_run, series_of, simulate, template_model
+from tests.telemetry.factories import SMALL_MODEL, EventLog, csv_text, hand_run, series_of, simulate, template_model
 
 from flowtime.artifacts import json_bytes, sha256_bytes, write_run
 from flowtime.engine import evaluate
@@ -385,3 +385,14 @@ def test_hostile_source_uris_are_never_rewritten_into_the_capture(
     assert [p.code for p in info.value.errors] == [problem]
     assert uri in info.value.errors[0].message
     assert not (runs / "no").exists()
+
+
+def test_bundle_logs_start_completed_and_failed(small_capture: Path, tmp_path: Path, events: EventLog) -> None:
+    build_bundle(small_capture, SMALL_MODEL, runs_root=tmp_path / "runs", run_id="b", capture_label="key")
+    with pytest.raises(FlowTimeError):
+        build_bundle(small_capture, SMALL_MODEL, runs_root=tmp_path / "runs", run_id="b", capture_label="key")
+    ids = [i for i in events.ids() if 2200 <= i < 2300]
+    assert ids == [2201, 2202, 2201, 2203]
+    assert events.of(2202)[0]["runId"] == "b" and events.of(2202)[0]["fileCount"] == 2
+    failed = events.of(2203)[0]
+    assert (failed["captureDirectory"], failed["code"], failed["level"]) == ("key", "run_exists", "error")

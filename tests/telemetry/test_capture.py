@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.telemetry.factories import MODEL_HASH, SCENARIO, csv_text, hand_run
+from tests.telemetry.factories import MODEL_HASH, SCENARIO, EventLog, csv_text, hand_run
 
 from flowtime.artifacts import sha256_bytes
 from flowtime.errors import FlowTimeError
@@ -151,13 +150,10 @@ def test_length_mismatch_counts_rows_against_points(tmp_path: Path) -> None:
     assert plan.files[1].data == b"bin_index,value\n0,1\n1,1\n"
 
 
-def test_dry_run_computes_and_logs_everything_and_writes_nothing(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_dry_run_computes_and_logs_everything_and_writes_nothing(tmp_path: Path, events: EventLog) -> None:
     run = hand_run(tmp_path, {"calls": "bin_index,value\n0,1\n", "handled": csv_text("1", "1", "1", "1")})
     before = sorted(str(p) for p in tmp_path.rglob("*"))
-    with caplog.at_level(logging.INFO, logger="flowtime"):
-        result = run_capture(run, tmp_path / "out", dry_run=True, gap_mode="warn")
+    result = run_capture(run, tmp_path / "out", dry_run=True, gap_mode="warn")
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
     assert result.manifest is None
     plan = result.plan.to_json("out")
@@ -177,16 +173,24 @@ def test_dry_run_computes_and_logs_everything_and_writes_nothing(
         },
     ]
     assert [w["code"] for w in plan["warnings"]] == ["length_mismatch", "data_gap", "data_gap", "data_gap"]
-    events = [(r.getMessage(), r.fields["eventId"]) for r in caplog.records]  # type: ignore[attr-defined]
-    assert events[0] == ("TelemetryCaptureStart", 2001)
-    assert [e for e in events if e[1] == 2002] == [("TelemetryCaptureFile", 2002)] * 2
-    warnings = [r for r in caplog.records if r.fields["eventId"] == 2004]  # type: ignore[attr-defined]
-    assert len(warnings) == 4 and warnings[0].levelno == logging.WARNING
-    assert warnings[1].fields["message"] == (  # type: ignore[attr-defined]
+    assert events.ids() == [2001, 2002, 2002, 2004, 2004, 2004, 2004, 2003]
+    start = events.of(2001)[0]
+    assert (start["event"], start["runId"], start["dryRun"], start["gapMode"], start["fillNaN"]) == (
+        "TelemetryCaptureStart",
+        "run_hand",
+        True,
+        "warn",
+        False,
+    )
+    assert events.of(2002)[0]["targetFile"] == "HttpService_arrivals.csv"
+    warning = events.of(2004)[1]
+    assert warning["level"] == "warning" and warning["bins"] == [1] and warning["metric"] == "Arrivals"
+    assert warning["message"] == (
         "Capture warning data_gap for HttpService:Arrivals - Missing value at bin 1 for HttpService:Arrivals."
     )
-    assert events[-1] == ("TelemetryCaptureCompleted", 2003)
-    assert caplog.records[-1].fields["dryRun"] is True  # type: ignore[attr-defined]
+    done = events.of(2003)[0]
+    assert (done["fileCount"], done["warningCount"], done["dryRun"]) == (2, 4, True)
+    assert done["message"].startswith("Telemetry capture dry-run complete")
 
 
 def test_existing_capture_needs_overwrite_which_replaces_only_regular_files(tmp_path: Path) -> None:

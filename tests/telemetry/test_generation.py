@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.telemetry.factories import hand_run, simulate
+from tests.telemetry.factories import EventLog, hand_run, simulate
 
 from flowtime.artifacts import sha256_bytes
 from flowtime.errors import FlowTimeError
@@ -238,3 +238,31 @@ def test_twenty_concurrent_generations_produce_exactly_one_bundle(roots: tuple[P
         assert sha256_bytes((roots[1] / "shared" / f.path).read_bytes()) == f.hash
     assert len(manifest.files) == 24
     assert not list(roots[1].glob(".tmp-*"))
+
+
+def test_generation_logs_start_completed_exists_busy_and_failed(roots: tuple[Path, Path], events: EventLog) -> None:
+    run = simulate(roots[0], "http-service")
+    generate(roots, run.name, capture_key="k", now=NOW)
+    with pytest.raises(FlowTimeError):
+        generate(roots, run.name, capture_key="k")
+    with capture_lock(roots[1] / "other", roots[1]), pytest.raises(FlowTimeError):
+        generate(roots, run.name, capture_key="other")
+    empty = hand_run(roots[0], {"x": "bin_index,value\n0,1\n"}, model="schemaVersion: 1\ngrid: {bins: 4}\n")
+    with pytest.raises(FlowTimeError):
+        generate(roots, empty.name)
+    ids = [i for i in events.ids() if i >= 2100]
+    assert ids == [2101, 2102, 2101, 2103, 2101, 2105, 2101, 2104]
+    start = events.of(2101)[0]
+    assert (start["runId"], start["templateId"], start["captureKey"], start["target"], start["overwrite"]) == (
+        run.name,
+        "http-service",
+        "k",
+        "captureKey",
+        False,
+    )
+    completed = events.of(2102)[0]
+    assert completed["fileCount"] == 7 and completed["warningCount"] == 0 and completed["durationMs"] >= 0
+    assert events.of(2103)[0]["generatedAtUtc"] == "2026-03-02T08:31:50.020116Z"
+    assert events.of(2105)[0]["level"] == "warning"
+    failed = events.of(2104)[0]
+    assert (failed["code"], failed["level"]) == ("capture_empty", "warning")

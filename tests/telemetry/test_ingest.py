@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.telemetry.factories import EventLog
 
 from flowtime.artifacts import file_hash, sha256_bytes
 from flowtime.errors import FlowTimeError
@@ -358,3 +359,22 @@ def test_quoted_fields_may_hold_commas_quotes_and_line_breaks(tmp_path: Path) ->
     with pytest.raises(FlowTimeError) as info:
         plan_import(bad, grid(bins=1))
     assert info.value.message == "Row 4: value 'x' is not a number."
+
+
+def test_import_logs_start_warnings_completed_and_failed(tmp_path: Path, events: EventLog) -> None:
+    import_telemetry(write(tmp_path, IRREGULAR), tmp_path / "out", grid=grid(), telemetry_root=tmp_path / "tel")
+    with pytest.raises(FlowTimeError):
+        import_telemetry(
+            write(tmp_path, "a,b\n1,2\n", "bad.csv"), tmp_path / "o2", grid=grid(), telemetry_root=tmp_path
+        )
+    ids = events.ids()
+    assert ids[0] == 2301 and ids.count(2004) == 11 and 2302 in ids and ids[-2:] == [2301, 2303]
+    completed = events.of(2302)[0]
+    assert (completed["inputFile"], completed["format"], completed["rowsRead"], completed["rowsAccepted"]) == (
+        "input.csv",
+        "csv",
+        13,
+        10,
+    )
+    assert (completed["fileCount"], completed["warningCount"]) == (3, 11)
+    assert events.of(2303)[0]["code"] == "import_column_missing"
