@@ -13,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 start: $(BIN)/.installed
-	$(BIN)/flowtime run examples/pipeline.yaml
+	$(BIN)/flowtime serve --demo
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests benchmarks

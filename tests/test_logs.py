@@ -18,7 +18,10 @@ def test_event_is_one_json_line_with_id_and_fields() -> None:
     assert record["eventId"] == 2003
     assert record["runId"] == "run_1" and record["files"] == 3
     assert record["level"] == "info"
-    assert record["ts"].endswith("Z")
+    assert record["timestamp"].endswith("Z")
+    assert record["logger"] == "flowtime.capture"
+    assert record["message"] == "capture.completed"
+    assert list(record)[:6] == ["timestamp", "level", "logger", "eventId", "event", "message"]
     assert "\n" not in line
 
 
@@ -39,3 +42,11 @@ def test_default_handler_follows_a_replaced_stderr(monkeypatch) -> None:  # type
     monkeypatch.setattr("sys.stderr", second)
     log_event(get_logger(), "two", 2)
     assert json.loads(second.getvalue())["event"] == "two"
+
+
+def test_fixed_message_and_text_format() -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream, log_format="text")
+    log_event(get_logger("state"), "StateTelemetrySourceMissing", 3003, message="Telemetry source missing", runId="r")
+    line = stream.getvalue().strip()
+    assert "[3003] StateTelemetrySourceMissing: Telemetry source missing runId=r" in line

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from flowtime import __version__
-from flowtime.cli import engine, sim
+from flowtime.cli import engine, runs, serve, sim, state, telemetry
 from flowtime.cli.context import set_settings
 from flowtime.logs import configure_logging
 from flowtime.runs import Settings
@@ -30,6 +30,12 @@ app.command("validate")(engine.validate)
 app.command("run")(engine.run)
 app.command("eval")(engine.eval_)
 app.add_typer(sim.app, name="sim")
+app.add_typer(runs.app, name="runs")
+app.command("state")(state.state)
+app.command("serve")(serve.serve)
+telemetry.app.command("generate")(runs.generate)
+telemetry.app.command("list")(runs.list_captures)
+app.add_typer(telemetry.app, name="telemetry")
 
 # Global options may appear anywhere on the command line (api.md §11); they are moved in front of the
 # command before Typer parses, so `flowtime run m.yaml --data-dir X` works like `flowtime --data-dir X run …`.
@@ -87,7 +93,9 @@ def _global(
     set_settings(settings)
     # Local commands keep stderr quiet unless asked; `serve` raises the level to the service's own setting.
     explicit = log_level or os.environ.get("FLOWTIME_LOG_LEVEL")
-    configure_logging(getattr(logging, (explicit or "warning").upper(), logging.WARNING))
+    configure_logging(
+        getattr(logging, (explicit or "warning").upper(), logging.WARNING), log_format=settings.log_format
+    )
 
 
 def hoist_global_options(argv: Sequence[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import uvicorn
 from flowtime.cli.context import settings_of
 from flowtime.cli.exit_codes import Convention
 from flowtime.cli.output import handle_errors
+from flowtime.logs import configure_logging
 from flowtime.server import create_app
 
 
@@ -36,6 +38,7 @@ def serve(
     if state_window_max is not None:
         changes["state_window_max"] = state_window_max
     settings = replace(settings, **changes)  # type: ignore[arg-type]
+    configure_logging(getattr(logging, settings.log_level.upper(), logging.INFO), log_format=settings.log_format)
     app = create_app(settings)
     typer.echo(f"FlowTime listening on http://{settings.host}:{settings.port}", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
