@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from flowtime.model.expressions import Number, references, self_shift_lags
+from flowtime.model.expressions import references, self_shift_lags
 from flowtime.model.limits import Limits
 from flowtime.model.parse import Loc
 from flowtime.model.report import Reporter
@@ -37,7 +35,7 @@ class _Synth:
 
     id: str
     kind: str  # queue | overflow | wip_limit | inflow_from | retry_echo
-    inputs: list[tuple[str, Loc | None]] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
     queue: _Queue | None = None
     base: str = ""
     overflow: str = ""
@@ -82,13 +80,14 @@ class Resolved:
         for node in self._parts.nodes:
             deps = self._deps[node.id]
             if node.kind == "const":
-                values = node.values if node.values is not None else np.zeros(0)
-                out.append(ConstColumn(node.id, values, node.source, deps))
+                assert node.values is not None, node.id
+                out.append(ConstColumn(node.id, node.values, node.source, deps))
             elif node.kind == "expr":
-                out.append(ExprColumn(node.id, node.expr or "", node.ast or Number(0.0, 0), deps))
+                assert node.expr is not None and node.ast is not None, node.id
+                out.append(ExprColumn(node.id, node.expr, node.ast, deps))
             elif node.kind == "pmf":
-                values, probabilities = node.pmf or ((), ())
-                out.append(PmfColumn(node.id, values, probabilities, deps))
+                assert node.pmf is not None, node.id
+                out.append(PmfColumn(node.id, *node.pmf, deps))
             elif node.kind == "serviceWithBuffer":
                 out.append(self._queue_column(self._queues[node.id], deps))
             else:
@@ -274,7 +273,7 @@ class _Resolver:
         if queue.limit is not None and queue.limit_series is None:
             self._add(_Synth(f"{queue.s}_wip_limit", "wip_limit", value=queue.limit), queue, loc)
         if queue.overflow is not None:
-            self._add(_Synth(queue.overflow, "overflow", [(queue.id, None)], base=queue.id), queue, loc)
+            self._add(_Synth(queue.overflow, "overflow", [queue.id], base=queue.id), queue, loc)
 
     def _synthesize(self, node: TopologyNodeSpec, queue: _Queue, overflow_sources: list[_Queue]) -> None:
         loc: Loc = ("topology", "nodes", node.index)
@@ -288,7 +287,7 @@ class _Resolver:
             link = _Synth(
                 f"{queue.s}_inflow_from_{source.s}",
                 "inflow_from",
-                [(source.overflow or "", None)] + ([(base, None)] if base is not None else []),
+                [name for name in (source.overflow, base) if name is not None],
                 base=base or "",
                 overflow=source.overflow or "",
             )
@@ -310,7 +309,7 @@ class _Resolver:
             )
             self.report.error("topology_invalid", message, (*sem_loc, "retryEcho"), node_id=node.id)
             return
-        echo = _Synth(sem.retry_echo, "retry_echo", [(failures, None)], base=failures, kernel=sem.retry_kernel)
+        echo = _Synth(sem.retry_echo, "retry_echo", [failures], base=failures, kernel=sem.retry_kernel)
         self._add(echo, queue, (*sem_loc, "retryEcho"))
 
     def _add(self, synth: _Synth, owner: _Queue, loc: Loc, *, hint: str | None = None) -> bool:
@@ -358,15 +357,9 @@ class _Resolver:
             if synth.kind == "queue":
                 assert synth.queue is not None
                 queue = synth.queue
-                inputs = [
-                    (queue.inflow, None),
-                    (queue.outflow, None),
-                    (queue.loss, None),
-                    (queue.limit_series, None),
-                ]
-                deps[synth.id] = self._known(name for name, _ in inputs)
+                deps[synth.id] = self._known((queue.inflow, queue.outflow, queue.loss, queue.limit_series))
             else:
-                deps[synth.id] = self._known(name for name, _ in synth.inputs)
+                deps[synth.id] = self._known(synth.inputs)
         return deps
 
     def _expr_deps(self, node: DeclaredNode, loc: Loc) -> tuple[Dependency, ...]:
