@@ -112,9 +112,7 @@ def test_labels_bounds_and_steps_come_from_the_definition():
 
 def test_submitted_text_and_server_errors_are_kept_on_rerender():
     raw = {"bins": "four", "requestPattern": ["1", "", "x"], "burst": "true"}
-    fields = build_fields(
-        DEFINITIONS, raw, {"bins": ["Parameter 'bins' must be an integer."]}, {"requestPattern": [2]}
-    )
+    fields = build_fields(DEFINITIONS, raw, {"bins": ["Parameter 'bins' must be an integer."]}, {"requestPattern": [2]})
 
     assert _field(fields, "bins").value == "four"
     assert _field(fields, "bins").errors == ("Parameter 'bins' must be an integer.",)

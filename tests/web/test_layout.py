@@ -79,9 +79,7 @@ def test_barycentre_ordering_uncrosses_edges():
 
 def test_nodes_keep_topology_order_in_the_result_and_fit_the_canvas():
     nodes = [(f"n{i}", "service") for i in range(20)]
-    edges = [(f"n{i}", f"n{i + 1}") for i in range(0, 19, 2)] + [
-        (f"n{i}", f"n{i + 2}") for i in range(0, 17, 3)
-    ]
+    edges = [(f"n{i}", f"n{i + 1}") for i in range(0, 19, 2)] + [(f"n{i}", f"n{i + 2}") for i in range(0, 17, 3)]
     layout = layout_graph(nodes, edges)
 
     assert [n.id for n in layout.nodes] == [n for n, _ in nodes]

@@ -215,17 +215,14 @@ def test_generate_then_409_then_overwrite(client: TestClient, data_dir: Path):
     first = client.post(f"/runs/{run_id}/telemetry", data={"captureKey": ""}, headers=HX)
     generated = client.get(f"/v1/runs/{run_id}").json()["telemetry"]["generatedAtUtc"]
     again = client.post(f"/runs/{run_id}/telemetry", data={"captureKey": ""}, headers=HX)
-    overwrite = client.post(
-        f"/runs/{run_id}/telemetry", data={"captureKey": "", "overwrite": "true"}, headers=HX
-    )
+    overwrite = client.post(f"/runs/{run_id}/telemetry", data={"captureKey": "", "overwrite": "true"}, headers=HX)
 
     assert first.status_code == 200
     assert f"Telemetry bundle generated at {generated}." in first.text
     assert 'value="telemetry">Replay from telemetry</button>' in first.text
     assert again.status_code == 409
     assert (
-        f"A telemetry bundle already exists (generated at {generated}). Turn on Overwrite to regenerate."
-        in again.text
+        f"A telemetry bundle already exists (generated at {generated}). Turn on Overwrite to regenerate." in again.text
     )
     assert "Overwrite and regenerate" in again.text
     assert overwrite.status_code == 200
@@ -236,9 +233,7 @@ def test_generate_then_409_then_overwrite(client: TestClient, data_dir: Path):
 def test_generate_on_a_telemetry_run_is_not_offered(client: TestClient):
     run_id = create_run(client)
     client.post(f"/runs/{run_id}/telemetry", data={"captureKey": "tk"}, headers=HX)
-    replay = client.post(
-        f"/runs/{run_id}/replay", data={"source": "telemetry", "captureDirectory": "tk"}, headers=HX
-    )
+    replay = client.post(f"/runs/{run_id}/replay", data={"source": "telemetry", "captureDirectory": "tk"}, headers=HX)
     replay_id = replay.headers["HX-Redirect"].rsplit("/", 1)[1]
 
     html = client.get(f"/runs/{replay_id}").text
@@ -248,9 +243,7 @@ def test_generate_on_a_telemetry_run_is_not_offered(client: TestClient):
 
 
 def test_replay_from_model_creates_a_simulation_run_with_the_same_parameters(client: TestClient):
-    run_id = create_run(
-        client, parameters={"demandPattern": [1, 2, 3, 4, 5, 6]}, rng={"kind": "pcg32", "seed": 5}
-    )
+    run_id = create_run(client, parameters={"demandPattern": [1, 2, 3, 4, 5, 6]}, rng={"kind": "pcg32", "seed": 5})
 
     response = client.post(f"/runs/{run_id}/replay", data={"source": "model"}, headers=HX)
 
@@ -291,9 +284,7 @@ def test_replay_from_telemetry_without_a_bundle_is_refused(client: TestClient):
 # ---------------------------------------------------------------------------------------------- time travel
 
 
-def test_time_travel_page_draws_every_topology_node_and_configures_the_script(
-    client: TestClient, data_dir: Path
-):
+def test_time_travel_page_draws_every_topology_node_and_configures_the_script(client: TestClient, data_dir: Path):
     run_id = create_run(client, "it-system-microservices")
 
     html = client.get(f"/runs/{run_id}/time-travel").text

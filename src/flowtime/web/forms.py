@@ -106,9 +106,7 @@ def build_fields(
     return tuple(fields)
 
 
-def read_form(
-    definitions: Sequence[Mapping[str, Any]], pairs: Iterable[tuple[str, str]]
-) -> dict[str, FormValue]:
+def read_form(definitions: Sequence[Mapping[str, Any]], pairs: Iterable[tuple[str, str]]) -> dict[str, FormValue]:
     """The raw text the user submitted per declared parameter: a list for arrays, the last value otherwise.
 
     A switch posts a hidden ``false`` followed by ``true`` when on, so the last value is its state.
@@ -129,9 +127,7 @@ def read_form(
     return raw
 
 
-def parse_parameters(
-    definitions: Sequence[Mapping[str, Any]], raw: Mapping[str, FormValue]
-) -> dict[str, Any]:
+def parse_parameters(definitions: Sequence[Mapping[str, Any]], raw: Mapping[str, FormValue]) -> dict[str, Any]:
     """Typed parameter values for ``POST /v1/runs`` from ``read_form`` output.
 
     Blank scalars and empty arrays are left out, so the template default applies. Text that is not

@@ -113,9 +113,7 @@ def _known_edges(edges: Iterable[tuple[str, str]], index: dict[str, int]) -> lis
     return known
 
 
-def _split_feedback(
-    count: int, pairs: list[tuple[int, int]]
-) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
+def _split_feedback(count: int, pairs: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], set[tuple[int, int]]]:
     """Depth-first search in node order; an edge into a node still on the stack closes a cycle."""
     out: dict[int, list[int]] = {i: [] for i in range(count)}
     for s, t in pairs:

@@ -81,9 +81,7 @@ FormPairs = Annotated[list[tuple[str, str]], Depends(_form_pairs)]
 
 
 def _render(request: Request, name: str, context: Mapping[str, Any], status_code: int = 200) -> HTMLResponse:
-    response = templates.TemplateResponse(
-        request, name, {"version": __version__, **context}, status_code=status_code
-    )
+    response = templates.TemplateResponse(request, name, {"version": __version__, **context}, status_code=status_code)
     response.headers["Vary"] = "HX-Request"
     return response
 
@@ -292,8 +290,7 @@ def generate_telemetry(request: Request, run_id: str, service: Service, pairs: F
         when = exc.generated_at_utc or "an unknown time"
         notice = {
             "kind": "info",
-            "message": f"A telemetry bundle already exists (generated at {when}). "
-            "Turn on Overwrite to regenerate.",
+            "message": f"A telemetry bundle already exists (generated at {when}). Turn on Overwrite to regenerate.",
             "offer_overwrite": True,
         }
     except FlowTimeError as exc:
@@ -338,9 +335,7 @@ def _replay_body(detail: Mapping[str, Any], source: str, capture_directory: str)
     metadata = detail["metadata"]
     run = detail["run"] or {}
     parameters = {
-        k: v
-        for k, v in (run.get("parameters") or {}).items()
-        if not (isinstance(v, str) and v.startswith("file:"))
+        k: v for k, v in (run.get("parameters") or {}).items() if not (isinstance(v, str) and v.startswith("file:"))
     }
     body: dict[str, Any] = {"templateId": metadata["templateId"], "parameters": parameters}
     rng = metadata.get("rng") or {}
