@@ -18,7 +18,7 @@ from flowtime.logs import get_logger, log_event
 from flowtime.model import SourceError, is_inside, parse_document, read_series_csv
 from flowtime.telemetry.bindings import Binding, IndexEntry, index_entries, plan_bindings
 from flowtime.telemetry.errors import CaptureExists, CaptureSourceInvalid, RunNotFound
-from flowtime.telemetry.gaps import GapMode, apply_gap_policy
+from flowtime.telemetry.gaps import GapMode, ProcessedSeries, apply_gap_policy
 from flowtime.telemetry.locks import capture_lock
 from flowtime.telemetry.manifest import (
     MANIFEST_NAME,
@@ -214,7 +214,7 @@ def plan_capture(source: CaptureSource, *, gap_mode: GapMode = "ignore", fill_na
 
 def _read_binding(
     run_dir: Path, binding: Binding, *, gap_mode: GapMode, fill_nan: bool
-) -> tuple[Any, list[CaptureWarning]]:
+) -> tuple[ProcessedSeries, list[CaptureWarning]]:
     name = Path(binding.source_path).name
     path = run_dir / binding.source_path
     if Path(binding.source_path).is_absolute() or not is_inside(path, [run_dir]):
