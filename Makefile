@@ -20,6 +20,7 @@ lint: $(BIN)/.installed
 	$(BIN)/lint-imports
 
 test: lint
+	bash scripts/ensure-browser.sh
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/.installed
