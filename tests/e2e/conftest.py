@@ -24,7 +24,7 @@ import pytest
 from tests.e2e.factories import write_wide_template
 
 CHROMIUM = Path(os.environ.get("FLOWTIME_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "e2e"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 SRC = Path(__file__).resolve().parents[2] / "src"
 BROWSER_ARGS = [
     "--headless",
@@ -150,7 +150,7 @@ def api(server: str) -> Iterator[httpx.Client]:
 
 
 def shot(page: object, name: str) -> Path:
-    """Save a full-page screenshot under tests/artifacts/ (git-ignored; kept by CI as an artifact)."""
+    """Save a full-page screenshot under tests/artifacts/screenshots/ (git-ignored; kept by CI as an artifact)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
