@@ -214,7 +214,7 @@ def _load_model(path: Path, run_dir: Path, run_id: str, roots: Sequence[Path]) -
     """The stored model, validated without reading its source files (their content is not at stake here)."""
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     try:
-        return load_model(text, model_dir=run_dir / "model", allowed_roots=roots)
+        return load_model(text, model_dir=run_dir / "model", allowed_roots=roots, read_sources=False)
     except ModelInvalid as exc:
         errors = exc.errors or exc.problems
         parse = next((p for p in errors if p.code in _PARSE_CODES), None)
