@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from tests.api.factories import write_run_dir
 
+from flowtime.errors import FlowTimeError
 from flowtime.runs import RunService, Settings, seed_demo_runs
 from flowtime.sim import Catalogue, load_catalogue
 
@@ -19,9 +20,7 @@ def catalogue() -> Catalogue:
 
 @pytest.fixture
 def service(tmp_path: Path, catalogue: Catalogue) -> RunService:
-    return RunService(
-        Settings.resolve(data_dir=tmp_path / "data", env={}).ensure_roots(), catalogue=catalogue
-    )
+    return RunService(Settings.resolve(data_dir=tmp_path / "data", env={}).ensure_roots(), catalogue=catalogue)
 
 
 def test_demo_creates_simulations_a_capture_and_a_replay_once(service: RunService) -> None:
@@ -44,3 +43,16 @@ def test_state_cache_follows_file_changes(service: RunService) -> None:
     run["warnings"] = ["w: changed"]
     (run_dir / "run.json").write_text(json.dumps(run, indent=4))
     assert [w["message"] for w in service.state("r", 0)["warnings"]] == ["w: changed"]
+
+
+def test_topology_is_the_state_reading_of_the_run(service: RunService) -> None:
+    write_run_dir(service.settings.runs_root, "r")
+    topology = service.topology("r")
+    assert [(n.id, n.kind) for n in topology.nodes] == [("Checkout", "service"), ("RefundQueue", "queue")]
+    assert topology.nodes[1].semantics.sla_min == 10
+
+
+def test_topology_of_an_unknown_run_is_run_not_found(service: RunService) -> None:
+    with pytest.raises(FlowTimeError) as caught:
+        service.topology("missing")
+    assert caught.value.code == "run_not_found"

@@ -14,6 +14,7 @@ from typing import Any
 from flowtime import __version__
 from flowtime.errors import FlowTimeError, InvalidInput, NotFound
 from flowtime.logs import get_logger, log_event
+from flowtime.model import Topology
 from flowtime.runs import orchestrate
 from flowtime.runs.details import (
     INDEX_FILE,
@@ -193,6 +194,14 @@ class RunService:
         end = _integer_query(end_bin, "endBin")
         state = self._run_state(run_dir, run_id)
         return window(state, start, end, max_bins=self.settings.state_window_max)
+
+    def topology(self, run_id: str) -> Topology:
+        """The run's topology as ``/state`` reads it (same cached load), so a drawing and its data agree.
+
+        Raises the ``/state`` load errors (``run_not_found``, ``topology_missing``, ...) for runs it cannot serve.
+        """
+        run_dir = run_directory(self.settings.runs_root, run_id)
+        return self._run_state(run_dir, run_id).model.topology or Topology()
 
     def series_index(self, run_id: str) -> dict[str, Any]:
         """``GET /v1/runs/{runId}/index``: the stored series/index.json."""
