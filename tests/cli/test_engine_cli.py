@@ -103,10 +103,7 @@ def test_run_existing_explicit_id_fails_without_overwrite(runner: CliRunner, tmp
     assert invoke(runner, *args).exit_code == 0
     again = invoke(runner, *args)
     assert again.exit_code == 1
-    assert (
-        "Error [run_exists]: Run directory 'dup' already exists. Enable Overwrite to replace it."
-        in again.stderr
-    )
+    assert "Error [run_exists]: Run directory 'dup' already exists. Enable Overwrite to replace it." in again.stderr
     assert invoke(runner, *args, "--overwrite").exit_code == 0
 
 
@@ -187,6 +184,12 @@ def test_eval_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
             '  - {id: a, kind: const, source: "file:missing.csv"}\n',
             "source_not_found",
         ),
+        ("schemaVersion: 1\ngrid: {bins: many, binSize: 1, binUnit: hours}\n", "grid_invalid"),
+        ("schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes: {a: 1}\n", "invalid_type"),
+        (
+            "schemaVersion: 1\ngrid: {bins: 2, binSize: 1, binUnit: hours}\nnodes:\n  - {id: a, values: [1, true]}\n",
+            "invalid_value",
+        ),
     ],
     ids=[
         "empty",
@@ -199,11 +202,12 @@ def test_eval_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
         "unknown-kind",
         "expr-typo",
         "missing-source",
+        "bins-not-integer",
+        "nodes-not-list",
+        "boolean-value",
     ],
 )
-def test_bad_models_exit_1_with_a_coded_error(
-    runner: CliRunner, tmp_path: Path, text: str, code: str
-) -> None:
+def test_bad_models_exit_1_with_a_coded_error(runner: CliRunner, tmp_path: Path, text: str, code: str) -> None:
     result = invoke(runner, "run", str(_write(tmp_path, text)), "--out", str(tmp_path / "r"), "--json")
     assert result.exit_code == 1, result.output
     body = json.loads(result.stdout)
