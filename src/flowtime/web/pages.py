@@ -15,8 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from flowtime import __version__
 from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable
-from flowtime.model import Topology
-from flowtime.runs import RunService, load_run_state, run_directory
+from flowtime.runs import RunService
 from flowtime.telemetry import CaptureExists
 from flowtime.web.forms import build_fields, errors_by_parameter, format_number, parse_parameters, read_form
 from flowtime.web.layout import layout_topology
@@ -384,7 +383,7 @@ def time_travel_page(request: Request, run_id: str, service: Service) -> HTMLRes
     """Topology laid out on the server; colours, labels and the inspector are painted per bin by script."""
     try:
         detail = service.show_run(run_id)
-        graph = layout_topology(_run_topology(service, run_id))
+        graph = layout_topology(service.topology(run_id))
     except FlowTimeError as exc:
         return _error_page(request, exc, "Time travel not available")
     grid = (detail["run"] or {}).get("grid") or {}
@@ -418,13 +417,6 @@ def time_travel_page(request: Request, run_id: str, service: Service) -> HTMLRes
         "nav": "runs",
     }
     return _render(request, "time_travel.html", context)
-
-
-def _run_topology(service: RunService, run_id: str) -> Topology:
-    """The run's topology as the state API reads it, so the drawing and the painted data agree."""
-    run_dir = run_directory(service.settings.runs_root, run_id)
-    state = load_run_state(run_dir, run_id, allowed_roots=service.settings.sandbox_roots)
-    return state.model.topology or Topology()
 
 
 # ------------------------------------------------------------------------------------------------- health
