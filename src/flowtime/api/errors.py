@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +15,8 @@ from flowtime.api.responses import WireJSONResponse
 from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable, WriteFailed
 
 INTERNAL_ERROR = {"error": "Internal server error.", "code": "internal_error"}
+# Where a coded 5xx is left in the request scope's state for the request log (its body hides the message).
+FAILURE_KEY = "failure"
 
 _STATUS_BY_FAMILY: Mapping[type[FlowTimeError], int] = {
     InvalidInput: 400,
@@ -74,7 +75,7 @@ async def _flowtime_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FlowTimeError)
     status = status_for(exc)
     if status >= 500:
-        request.state.error = exc
+        request.scope.setdefault("state", {})[FAILURE_KEY] = exc
     return WireJSONResponse(error_body(exc), status_code=status)
 
 
@@ -112,15 +113,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
-def internal_error_bytes() -> bytes:
-    return json.dumps(INTERNAL_ERROR).encode()
-
-
 __all__ = [
+    "FAILURE_KEY",
     "INTERNAL_ERROR",
     "error_body",
     "framework_error",
     "install_error_handlers",
-    "internal_error_bytes",
     "status_for",
 ]

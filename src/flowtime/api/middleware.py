@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import traceback
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from flowtime.api.errors import INTERNAL_ERROR
+from flowtime.api.errors import FAILURE_KEY, INTERNAL_ERROR
 from flowtime.api.responses import WireJSONResponse
 from flowtime.errors import InvalidInput
 from flowtime.logs import get_logger, log_event
@@ -23,8 +24,8 @@ class RequestLogMiddleware:
     """Logs every request once with its status and duration, tags it with ``X-Request-Id``, caps bodies.
 
     Pure ASGI (not ``BaseHTTPMiddleware``) so streaming bodies are not buffered. An exception that escapes
-    the route handlers becomes the generic 500 body here and is logged with the request id and traceback;
-    the response never carries the exception text.
+    the route handlers becomes the generic 500 body here; it, and every coded 5xx, is logged (event 5002)
+    with the request id, the full message and, for exceptions, the traceback. Responses never carry them.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -50,31 +51,49 @@ class RequestLogMiddleware:
 
         try:
             if _declared_length(scope) > MAX_BODY_BYTES:
-                response = WireJSONResponse(
-                    {"error": _TOO_LARGE, "code": "payload_too_large"}, status_code=413
-                )
+                response = WireJSONResponse({"error": _TOO_LARGE, "code": "payload_too_large"}, status_code=413)
                 await response(scope, receive, send_with_id)
             else:
                 await self.app(scope, _limited(receive), send_with_id)
-        except Exception:
-            _LOG.exception(
-                "Unhandled error",
-                extra={"fields": {"eventId": 5002, "requestId": request_id, "path": scope.get("path")}},
-            )
+        except Exception as exc:
+            _failed(scope, request_id, INTERNAL_ERROR["code"], f"{type(exc).__name__}: {exc}", exc)
             if not response_started:
                 await WireJSONResponse(dict(INTERNAL_ERROR), status_code=500)(scope, receive, send_with_id)
+        else:
+            coded = scope["state"].get(FAILURE_KEY)
+            if coded is not None:
+                _failed(scope, request_id, coded.code, coded.message, None)
         finally:
+            elapsed = round((time.perf_counter() - started) * 1000, 3)
             log_event(
                 _LOG,
                 "HttpRequest",
                 5001,
                 level=logging.INFO,
+                message=f"{scope.get('method')} {scope.get('path')} answered {status} in {elapsed} ms",
                 method=scope.get("method"),
                 path=scope.get("path"),
                 status=status,
-                elapsedMs=round((time.perf_counter() - started) * 1000, 3),
+                elapsedMs=elapsed,
                 requestId=request_id,
             )
+
+
+def _failed(scope: Scope, request_id: str, code: str, error: str, exc: BaseException | None) -> None:
+    """Event 5002: what a 5xx body does not say (the full message, the traceback), under the request id."""
+    fields: dict[str, Any] = {"requestId": request_id, "method": scope.get("method"), "path": scope.get("path")}
+    if exc is not None:
+        fields["traceback"] = "".join(traceback.format_exception(exc))
+    log_event(
+        _LOG,
+        "HttpRequestFailed",
+        5002,
+        level=logging.ERROR,
+        message=f"Request {request_id} failed with {code}: {error}",
+        code=code,
+        error=error,
+        **fields,
+    )
 
 
 def _declared_length(scope: Scope) -> int:

@@ -34,9 +34,7 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        document = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
+        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         for model in REQUEST_BODIES:
             schema = model.model_json_schema(ref_template=_REF, by_alias=True)

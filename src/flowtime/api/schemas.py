@@ -16,9 +16,7 @@ Number = int | float
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="allow"
-    )
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="allow")
 
 
 # ------------------------------------------------------------------------------------------------ errors
@@ -137,9 +135,7 @@ class RngSpec(Wire):
 
 
 class TelemetrySpec(Wire):
-    capture_directory: str | None = Field(
-        None, description="run:<runId>, a capture key, or an allowed absolute path"
-    )
+    capture_directory: str | None = Field(None, description="run:<runId>, a capture key, or an allowed absolute path")
     bindings: dict[str, str] | None = None
 
 

@@ -6,19 +6,23 @@ so commands print and exit the same way whichever side answered.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
+import click
 import httpx
 
 from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable
+from flowtime.logs import get_logger
 from flowtime.runs.service import RunService
 from flowtime.runs.settings import Settings
 
 SERVER_ENV = "FLOWTIME_SERVER"
+LOG_LEVEL_ENV = "FLOWTIME_LOG_LEVEL"
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
 
@@ -81,6 +85,7 @@ class Client:
 
     @cached_property
     def service(self) -> RunService:
+        _quiet_unless_asked()
         return RunService(self.settings.ensure_roots())
 
     def create_run(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,14 +121,10 @@ class Client:
             return self.service.generate_capture(dict(body))
         return self._call("POST", "/v1/telemetry/captures", json=body)
 
-    def list_captures(
-        self, *, template_id: str | None = None, source_run_id: str | None = None
-    ) -> dict[str, Any]:
+    def list_captures(self, *, template_id: str | None = None, source_run_id: str | None = None) -> dict[str, Any]:
         if self.server is None:
             return self.service.list_captures(template_id=template_id, source_run_id=source_run_id)
-        params = {
-            k: v for k, v in (("templateId", template_id), ("sourceRunId", source_run_id)) if v is not None
-        }
+        params = {k: v for k, v in (("templateId", template_id), ("sourceRunId", source_run_id)) if v is not None}
         return self._call("GET", "/v1/telemetry/captures", params=params)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -142,6 +143,20 @@ class Client:
         if response.is_success and isinstance(body, dict):
             return body
         raise remote_error(response.status_code, body)
+
+
+def _quiet_unless_asked() -> None:
+    """Keep the in-process service's event log to errors unless ``--log-level``/``FLOWTIME_LOG_LEVEL`` chose.
+
+    The service logs as it does in the server (4xx outcomes at warning level); a CLI user asked for an
+    answer, and the ``Error [code]: message`` line already says what went wrong.
+    """
+    context = click.get_current_context(silent=True)
+    chosen = context.find_root().params.get("log_level") if context is not None else None
+    if chosen or os.environ.get(LOG_LEVEL_ENV, "").strip():
+        return
+    logger = get_logger()
+    logger.setLevel(max(logger.getEffectiveLevel(), logging.ERROR))
 
 
 def _segment(value: str) -> str:

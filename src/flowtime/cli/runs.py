@@ -33,15 +33,11 @@ def client(server: str | None) -> Client:
 @handle_errors(Convention.CLIENT)
 def create(
     template_id: Annotated[str, typer.Option("--template-id", help="Template to run.", show_default=False)],
-    mode: Annotated[
-        str | None, typer.Option("--mode", help="simulation | telemetry (default telemetry).")
-    ] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="simulation | telemetry (default telemetry).")] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", help="k=v (v parsed as JSON when valid); repeatable.")
     ] = None,
-    param_file: Annotated[
-        Path | None, typer.Option("--param-file", help="JSON object of parameters.")
-    ] = None,
+    param_file: Annotated[Path | None, typer.Option("--param-file", help="JSON object of parameters.")] = None,
     capture_dir: Annotated[
         str | None,
         typer.Option("--capture-dir", help="Telemetry mode: run:<runId>, a capture key or a path."),
@@ -54,9 +50,7 @@ def create(
         bool, typer.Option("--deterministic-run-id", help="Derive the run id from the scenario hash.")
     ] = False,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Explicit run id.")] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing explicit run id.")
-    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing explicit run id.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; nothing is written.")] = False,
     json_output: JsonOpt = False,
     server: ServerOpt = None,
@@ -102,9 +96,7 @@ def create(
 @handle_errors(Convention.CLIENT)
 def list_(
     mode: Annotated[str | None, typer.Option("--mode", help="simulation | telemetry")] = None,
-    template_id: Annotated[
-        str | None, typer.Option("--template-id", help="Only runs of this template.")
-    ] = None,
+    template_id: Annotated[str | None, typer.Option("--template-id", help="Only runs of this template.")] = None,
     has_warnings: Annotated[str | None, typer.Option("--has-warnings", help="true | false")] = None,
     page: Annotated[int | None, typer.Option("--page", help="Page number (from 1).")] = None,
     page_size: Annotated[int | None, typer.Option("--page-size", help="Runs per page (max 200).")] = None,
@@ -155,9 +147,7 @@ def show(
     typer.echo(f"Telemetry sources resolved: {str(meta['telemetrySourcesResolved']).lower()}")
     typer.echo(f"Can replay: {str(response['canReplay']).lower()}")
     generated = telemetry["generatedAtUtc"]
-    typer.echo(
-        f"Telemetry: available, generated {generated}" if telemetry["available"] else "Telemetry: none"
-    )
+    typer.echo(f"Telemetry: available, generated {generated}" if telemetry["available"] else "Telemetry: none")
     for w in response["warnings"] + run["warnings"]:
         typer.echo(f"Warning [{w['code']}]: {w['message']}")
 
@@ -165,9 +155,7 @@ def show(
 @handle_errors(Convention.CLIENT)
 def generate(
     run_id: Annotated[str, typer.Option("--run-id", help="Simulation run to capture.", show_default=False)],
-    capture_key: Annotated[
-        str | None, typer.Option("--capture-key", help="Write to <TelemetryRoot>/<key>.")
-    ] = None,
+    capture_key: Annotated[str | None, typer.Option("--capture-key", help="Write to <TelemetryRoot>/<key>.")] = None,
     output_dir: Annotated[str | None, typer.Option("--output-dir", help="Write to this directory.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Regenerate an existing bundle.")] = False,
     json_output: JsonOpt = False,
@@ -192,12 +180,8 @@ def generate(
 
 @handle_errors(Convention.CLIENT)
 def list_captures(
-    template_id: Annotated[
-        str | None, typer.Option("--template-id", help="Only captures of this template.")
-    ] = None,
-    source_run_id: Annotated[
-        str | None, typer.Option("--source-run-id", help="Only captures of this run.")
-    ] = None,
+    template_id: Annotated[str | None, typer.Option("--template-id", help="Only captures of this template.")] = None,
+    source_run_id: Annotated[str | None, typer.Option("--source-run-id", help="Only captures of this run.")] = None,
     json_output: JsonOpt = False,
     server: ServerOpt = None,
 ) -> None:
@@ -248,9 +232,7 @@ def _read_param_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError):
-        raise InvalidInput(
-            f"Cannot read parameters from '{path}' as a JSON object.", code="invalid_option"
-        ) from None
+        raise InvalidInput(f"Cannot read parameters from '{path}' as a JSON object.", code="invalid_option") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"Cannot read parameters from '{path}' as a JSON object.", code="invalid_option")
     return data

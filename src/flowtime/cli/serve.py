@@ -20,9 +20,7 @@ from flowtime.server import create_app
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="TCP port (default 8080).")] = None,
-    demo: Annotated[
-        bool, typer.Option("--demo", help="Create a few demo runs when RunsRoot has none.")
-    ] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Create a few demo runs when RunsRoot has none.")] = False,
     state_window_max: Annotated[
         int | None,
         typer.Option("--state-window-max", help="Largest /state_window range in bins (default 500)."),

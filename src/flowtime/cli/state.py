@@ -17,18 +17,14 @@ def state(
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="Run id.", show_default=False)],
     bin_index: Annotated[int | None, typer.Option("--bin", help="Bin index (snapshot).")] = None,
     start_bin: Annotated[int | None, typer.Option("--start-bin", help="First bin of a window.")] = None,
-    end_bin: Annotated[
-        int | None, typer.Option("--end-bin", help="Last bin of a window (inclusive).")
-    ] = None,
+    end_bin: Annotated[int | None, typer.Option("--end-bin", help="Last bin of a window (inclusive).")] = None,
     json_output: JsonOpt = False,
     server: ServerOpt = None,
 ) -> None:
     """Node metrics at --bin N (GET /state), or over --start-bin S --end-bin E (GET /state_window)."""
     windowed = start_bin is not None or end_bin is not None
     if windowed == (bin_index is not None) or (windowed and (start_bin is None or end_bin is None)):
-        raise InvalidInput(
-            "Give either --bin N or both --start-bin S and --end-bin E.", code="invalid_option"
-        )
+        raise InvalidInput("Give either --bin N or both --start-bin S and --end-bin E.", code="invalid_option")
     if windowed:
         assert start_bin is not None and end_bin is not None
         response = client(server).state_window(run_id, start_bin, end_bin)

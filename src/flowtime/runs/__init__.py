@@ -8,7 +8,7 @@ from flowtime.runs.service import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, RunService
 from flowtime.runs.settings import Settings
 from flowtime.runs.state import RunState, load_run_state
 from flowtime.runs.timetravel import snapshot, window
-from flowtime.runs.wire import grid_time_text, instant_text, parse_instant, to_wire, wire_number, wire_series
+from flowtime.runs.wire import grid_time_text, to_wire, wire_number, wire_series
 
 __all__ = [
     "PAGE_SIZE_DEFAULT",
@@ -21,10 +21,8 @@ __all__ = [
     "contain",
     "execute_model",
     "grid_time_text",
-    "instant_text",
     "load_run_state",
     "parse_capture_request",
-    "parse_instant",
     "parse_run_request",
     "relative_file",
     "run_directory",

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from flowtime.artifacts import parse_utc
 from flowtime.errors import FlowTimeError
 from flowtime.model import parse_document, resolve_uri
-from flowtime.runs.wire import grid_time_text, parse_instant
+from flowtime.runs.wire import grid_time_text
 
 RUN_FILE = "run.json"
 MODEL_FILE = "model/model.yaml"
@@ -202,7 +203,7 @@ def grid_start(root: Mapping[str, Any] | None) -> str | None:
     if isinstance(window, dict):
         candidates.append(window.get("start"))
     for value in candidates:
-        moment = parse_instant(value)
+        moment = parse_utc(value)
         if moment is not None:
             return grid_time_text(moment)
     return None

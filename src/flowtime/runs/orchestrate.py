@@ -12,7 +12,7 @@ from typing import Any
 
 from flowtime.artifacts import format_utc, json_bytes, stage_run
 from flowtime.engine import evaluate
-from flowtime.errors import FlowTimeError, InvalidInput, NotFound, Unprocessable
+from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable
 from flowtime.logs import get_logger, log_event
 from flowtime.model import load_model
 from flowtime.runs.details import display_value, grid_start
@@ -58,6 +58,8 @@ def create_run(request: RunRequest, settings: Settings, catalogue: Catalogue, *,
         _LOG,
         "RunOrchestrationStart",
         4001,
+        message=f"Run orchestration started for template {request.template_id} ({request.mode}"
+        + (", dry run)" if request.dry_run else ")"),
         templateId=request.template_id,
         mode=request.mode,
         dryRun=request.dry_run,
@@ -65,15 +67,13 @@ def create_run(request: RunRequest, settings: Settings, catalogue: Catalogue, *,
     try:
         return _create(request, settings, catalogue, now)
     except FlowTimeError as exc:
-        client = isinstance(exc, InvalidInput | NotFound | Unprocessable) or exc.code in (
-            "run_exists",
-            "run_id_collision",
-        )
+        client = isinstance(exc, InvalidInput | NotFound | Conflict | Unprocessable)
         log_event(
             _LOG,
             "RunOrchestrationFailed",
             4500,
             level=logging.WARNING if client else logging.ERROR,
+            message=f"Run orchestration failed for template {request.template_id}: {exc.message}",
             templateId=request.template_id,
             mode=request.mode,
             code=exc.code,
@@ -96,6 +96,7 @@ def _create(request: RunRequest, settings: Settings, catalogue: Catalogue, now: 
         _LOG,
         "RunOrchestrationValidation",
         4002,
+        message=f"Template {template.id} generated a valid {request.mode} model (seed {seed})",
         templateId=template.id,
         mode=request.mode,
         parameterCount=len(result.provenance.get("parameters") or {}),
@@ -139,6 +140,7 @@ def _create(request: RunRequest, settings: Settings, catalogue: Catalogue, now: 
         _LOG,
         "RunOrchestrationArtifacts",
         4004,
+        message=f"Run {run_id} written: {series_count} series, {telemetry_files} telemetry files",
         runId=run_id,
         seriesCount=series_count,
         telemetryFileCount=telemetry_files,
@@ -169,14 +171,16 @@ def _simulate(request: RunRequest, text: str, seed: int, settings: Settings, now
         model = load_model(text, model_dir=staging.model_dir, allowed_roots=settings.sandbox_roots)
         started = time.perf_counter()
         evaluation = evaluate(model, seed=seed)
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
         log_event(
             _LOG,
             "RunOrchestrationEvaluation",
             4003,
+            message=f"Evaluated {len(model.columns)} columns over {model.grid.bins} bins in {elapsed} ms",
             templateId=request.template_id,
             bins=model.grid.bins,
             columnCount=len(model.columns),
-            durationMs=round((time.perf_counter() - started) * 1000, 3),
+            durationMs=elapsed,
         )
         manifest = _empty_telemetry_manifest(
             model.raw, model.grid, staging.run_id, staging.scenario_hash, staging.model_hash, format_utc(now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flowtime import __version__
+from flowtime.artifacts import format_utc, parse_utc
 from flowtime.errors import FlowTimeError, InvalidInput, NotFound
 from flowtime.logs import get_logger, log_event
 from flowtime.model import Topology
@@ -37,13 +39,13 @@ from flowtime.runs.sandbox import contain, run_directory, validate_series_id
 from flowtime.runs.settings import Settings
 from flowtime.runs.state import RunState, load_run_state
 from flowtime.runs.timetravel import snapshot, window
-from flowtime.runs.wire import instant_text, parse_instant
 from flowtime.sim import Catalogue, load_catalogue, template_schema
 from flowtime.telemetry import generate_capture, list_captures, telemetry_summary
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
 _STATE_CACHE_SIZE = 32
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _LOG = get_logger("runs")
 
 Clock = Callable[[], datetime]
@@ -98,11 +100,11 @@ class RunService:
                 },
             },
             "status": status,
-            "startTime": instant_text(self._started),
+            "startTime": format_utc(self._started),
             "uptimeSeconds": round((now - self._started).total_seconds(), 3),
             "health": {
                 "status": status,
-                "lastCheckTime": instant_text(now),
+                "lastCheckTime": format_utc(now),
                 "details": {
                     "runsRootWritable": runs_ok,
                     "telemetryRootWritable": telemetry_ok,
@@ -299,11 +301,12 @@ class RunService:
                     "RunListingSkipped",
                     4501,
                     level=logging.WARNING,
+                    message=f"Run {entry.name} left out of the listing: {exc} is unreadable",
                     runId=entry.name,
                     reason=f"{exc} is unreadable",
                 )
                 continue
-            items.append((parse_instant(stored.created), entry.name, list_item(stored)))
+            items.append((parse_utc(stored.created), entry.name, list_item(stored)))
         dated = sorted((i for i in items if i[0] is not None), key=lambda i: (-i[0].timestamp(), i[1]))  # type: ignore[union-attr]
         undated = sorted((i for i in items if i[0] is None), key=lambda i: i[1])
         return [i[2] for i in dated + undated]
@@ -385,24 +388,32 @@ def _boolean_query(value: str | bool | None) -> bool | None:
 def _positive_query(value: str | int | None, name: str, default: int) -> int:
     if value is None:
         return default
-    try:
-        number = int(value) if isinstance(value, int) else int(value.strip(), 10)
-    except ValueError:
-        number = 0
-    if number < 1:
+    number = _integer(value)
+    if number is None or number < 1:
         raise InvalidInput(f"{name} must be an integer greater than 0.", code="invalid_query", location=name)
     return number
 
 
 def _integer_query(value: str | int | None, name: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    try:
-        return int(str(value).strip(), 10) if value is not None else int("x")
-    except ValueError:
+    number = None if value is None else _integer(value)
+    if number is None:
         raise InvalidInput(
             f"{name} query parameter is required and must be an integer.", code="invalid_query", location=name
-        ) from None
+        )
+    return number
+
+
+def _integer(value: str | int) -> int | None:
+    """An int from an int or from decimal ASCII digits, saturated at ±10¹⁸ (``int()`` alone accepts ``1_0``
+    and ``١`` and fails on thousands of digits)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if not _INTEGER.fullmatch(text):
+        return None
+    sign = -1 if text[0] == "-" else 1
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    return sign * (int(digits) if len(digits) <= 18 else 10**18)
 
 
 def _signature(run_dir: Path) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from flowtime.artifacts import series_id
+from flowtime.artifacts import parse_utc, series_id
 from flowtime.engine import NodeMetrics, derive_metrics
 from flowtime.errors import (
     Conflict,
@@ -45,7 +45,6 @@ from flowtime.runs.details import (
     read_json_object,
     run_warnings,
 )
-from flowtime.runs.wire import parse_instant
 
 _LOG = get_logger("state")
 # Semantic key, label in mode-validation messages (api.md §6.3), in metric order.
@@ -411,7 +410,7 @@ def _grid_start(model: Model) -> datetime | None:
         return model.grid.start
     raw_window = model.raw.get("window") if model.raw else None
     if isinstance(raw_window, Mapping):
-        return parse_instant(raw_window.get("start"))
+        return parse_utc(raw_window.get("start"))
     return None
 
 

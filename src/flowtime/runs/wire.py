@@ -1,9 +1,8 @@
-"""JSON wire values shared by the API and the CLI: numbers per ``artifacts.md`` §5.2, UTC timestamps."""
+"""JSON wire values shared by the API and the CLI: numbers per ``artifacts.md`` §5.2, grid times."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +11,6 @@ import numpy as np
 import numpy.typing as npt
 
 _INTEGRAL_LIMIT = 1e16
-_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?\s*([Zz]|[+-]\d{2}:?\d{2})?")
 
 
 def wire_number(value: float) -> int | float | None:
@@ -53,11 +51,6 @@ def to_wire(obj: Any) -> Any:
     return obj
 
 
-def instant_text(moment: datetime) -> str:
-    """A recorded instant, ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (``api.md`` §1.1)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def grid_time_text(moment: datetime) -> str:
     """A grid-derived time, ``YYYY-MM-DDTHH:MM:SSZ`` with a fraction only when it is non-zero."""
     moment = moment.astimezone(UTC)
@@ -65,27 +58,6 @@ def grid_time_text(moment: datetime) -> str:
     if moment.microsecond:
         text += "." + f"{moment.microsecond:06d}".rstrip("0")
     return text + "Z"
-
-
-def parse_instant(text: object) -> datetime | None:
-    """An ISO-8601 UTC instant (``Z`` or an offset, 0–7 fractional digits), or None when unparseable."""
-    if not isinstance(text, str):
-        return None
-    match = _INSTANT.fullmatch(text.strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC)
-    except ValueError:
-        return None
-    if fraction:
-        moment += timedelta(microseconds=round(int(fraction.ljust(7, "0")) / 10))
-    if zone and zone not in ("Z", "z"):
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return moment
 
 
 def bin_times(start: datetime, bin_minutes: int, indexes: Sequence[int]) -> list[str]:
@@ -97,8 +69,6 @@ def bin_times(start: datetime, bin_minutes: int, indexes: Sequence[int]) -> list
 __all__ = [
     "bin_times",
     "grid_time_text",
-    "instant_text",
-    "parse_instant",
     "to_wire",
     "wire_number",
     "wire_series",

@@ -41,15 +41,11 @@ def list_runs(
     template_id: Annotated[str | None, Query(alias="templateId")] = None,
     has_warnings: Annotated[str | None, Query(alias="hasWarnings", description="true | false")] = None,
     page: Annotated[str | None, Query(description="integer ≥ 1 (default 1)")] = None,
-    page_size: Annotated[
-        str | None, Query(alias="pageSize", description="integer ≥ 1, capped at 200")
-    ] = None,
+    page_size: Annotated[str | None, Query(alias="pageSize", description="integer ≥ 1, capped at 200")] = None,
 ) -> Any:
     """Runs, newest first, filtered and paged."""
     return WireJSONResponse(
-        service.list_runs(
-            mode=mode, template_id=template_id, has_warnings=has_warnings, page=page, page_size=page_size
-        )
+        service.list_runs(mode=mode, template_id=template_id, has_warnings=has_warnings, page=page, page_size=page_size)
     )
 
 

@@ -72,6 +72,7 @@ def _logged(run_id: str, answer: Callable[[], dict[str, Any]]) -> dict[str, Any]
             "StateQueryFailed",
             3004,
             level=logging.ERROR if status >= 500 else logging.WARNING,
+            message=f"State query for run {run_id} failed: {status} {exc.code}",
             runId=run_id,
             status=status,
             code=exc.code,

@@ -12,9 +12,7 @@ from flowtime.api.openapi import errors, json_body
 from flowtime.api.responses import WireJSONResponse
 from flowtime.api.schemas import CaptureConflict, CaptureCreate, CaptureList, CaptureResponse
 
-router = APIRouter(
-    prefix="/v1/telemetry/captures", tags=["telemetry"], default_response_class=WireJSONResponse
-)
+router = APIRouter(prefix="/v1/telemetry/captures", tags=["telemetry"], default_response_class=WireJSONResponse)
 
 
 @router.post(
