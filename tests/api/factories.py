@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from flowtime.runs import execute_model
+
 SERVICE_MODEL = """\
 schemaVersion: 1
 mode: {mode}
@@ -125,9 +127,7 @@ def write_run_dir(
         "parameters": {"bins": 4},
     }
     _write_json(run_dir / "model" / "metadata.json", _merge(meta_doc, metadata), prefix)
-    _write_json(
-        run_dir / "manifest.json", {"schemaVersion": 1, "rng": {"kind": "pcg32", "seed": 123}}, prefix
-    )
+    _write_json(run_dir / "manifest.json", {"schemaVersion": 1, "rng": {"kind": "pcg32", "seed": 123}}, prefix)
     if telemetry_manifest is not None or telemetry_files:
         (run_dir / "model" / "telemetry").mkdir()
     for name, content in (telemetry_files or {}).items():
@@ -165,3 +165,18 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any] | None) -> dict[st
 
 def _write_json(path: Path, doc: Any, prefix: str) -> None:
     path.write_text(prefix + json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+
+
+def simulated_run(root: Path, run_id: str, *, nan_served_at: int | None = None) -> Path:
+    """``SERVICE_MODEL`` evaluated and written by the real run writer; optionally ``served`` is NaN at a bin.
+
+    The NaN is written into the stored CSV afterwards (no engine function yields it), so a capture of the
+    run reports ``nan_detected`` for every node whose ``served`` semantic names that series.
+    """
+    written = execute_model(SERVICE_MODEL.format(mode="simulation"), runs_root=root, run_id=run_id)
+    if nan_served_at is not None:
+        path = written.run_dir / "series" / f"{series_id('served')}.csv"
+        rows = path.read_text().splitlines()
+        rows[nan_served_at + 1] = f"{nan_served_at},NaN"
+        path.write_text("\n".join(rows) + "\n")
+    return written.run_dir

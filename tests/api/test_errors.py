@@ -62,9 +62,7 @@ def test_coded_5xx_messages_with_paths_are_replaced(app: FastAPI) -> None:
     client = failing_app(app, WriteFailed("Could not write /data/runs/.tmp-x/run.json"))
     body = client.get("/v1/runs").json()
     assert body == {"error": "The run could not be written; nothing was changed.", "code": "write_failed"}
-    client = failing_app(
-        app, FlowTimeError("Telemetry generation failed for run 'r'.", code="capture_failed")
-    )
+    client = failing_app(app, FlowTimeError("Telemetry generation failed for run 'r'.", code="capture_failed"))
     assert client.get("/v1/runs").json()["error"] == "Telemetry generation failed for run 'r'."
 
 

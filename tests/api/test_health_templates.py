@@ -103,9 +103,7 @@ def test_generate_with_defaults_and_empty_body(client: TestClient) -> None:
 
 
 def test_generate_mode_override_and_invalid_mode(client: TestClient) -> None:
-    body = client.post(
-        "/v1/templates/http-service/generate?mode=Telemetry&embed_provenance=true", json={}
-    ).json()
+    body = client.post("/v1/templates/http-service/generate?mode=Telemetry&embed_provenance=true", json={}).json()
     assert body["metadata"]["mode"] == "telemetry"
     response = client.post("/v1/templates/http-service/generate?mode=bogus", json={})
     assert response.status_code == 400

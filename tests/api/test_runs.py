@@ -21,9 +21,7 @@ def create(client: TestClient, body: dict[str, Any] | None = None, **options: An
     return client.post("/v1/runs", json=payload)
 
 
-def test_simulation_run_is_created_with_location_and_full_response(
-    client: TestClient, settings: Settings
-) -> None:
+def test_simulation_run_is_created_with_location_and_full_response(client: TestClient, settings: Settings) -> None:
     response = create(client, {**SIM, "rng": {"kind": "PCG32", "seed": 2024}}, deterministicRunId=True)
     assert response.status_code == 201
     body = response.json()

@@ -59,9 +59,7 @@ def test_explicit_generation_then_replay_matches_the_source_run(client: TestClie
             (n["id"], n["metrics"], n["derived"]) for n in source["nodes"]
         ]
         assert replayed["warnings"] == []
-    sources = client.get(f"/v1/runs/{replay_id}/state", params={"binIndex": 0}).json()["nodes"][0][
-        "telemetry"
-    ]
+    sources = client.get(f"/v1/runs/{replay_id}/state", params={"binIndex": 0}).json()["nodes"][0]["telemetry"]
     assert sources["sources"][0].startswith("file://telemetry/")
     window = client.get(f"/v1/runs/{replay_id}/state_window", params={"startBin": 0, "endBin": 7}).json()
     assert window["nodes"][1]["colors"] == ["green"] * 4 + ["red", "yellow", "green", "green"]

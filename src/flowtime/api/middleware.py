@@ -62,7 +62,7 @@ class RequestLogMiddleware:
         else:
             coded = scope["state"].get(FAILURE_KEY)
             if coded is not None:
-                _failed(scope, request_id, coded.code, coded.message, None)
+                _failed(scope, request_id, coded.code, coded.message, coded)
         finally:
             elapsed = round((time.perf_counter() - started) * 1000, 3)
             log_event(
@@ -79,20 +79,20 @@ class RequestLogMiddleware:
             )
 
 
-def _failed(scope: Scope, request_id: str, code: str, error: str, exc: BaseException | None) -> None:
-    """Event 5002: what a 5xx body does not say (the full message, the traceback), under the request id."""
-    fields: dict[str, Any] = {"requestId": request_id, "method": scope.get("method"), "path": scope.get("path")}
-    if exc is not None:
-        fields["traceback"] = "".join(traceback.format_exception(exc))
+def _failed(scope: Scope, request_id: str, code: str, error: str, exc: BaseException) -> None:
+    """Event 5002: what a 5xx body does not say (the full message, the traceback with its causes)."""
     log_event(
         _LOG,
         "HttpRequestFailed",
         5002,
         level=logging.ERROR,
         message=f"Request {request_id} failed with {code}: {error}",
+        requestId=request_id,
+        method=scope.get("method"),
+        path=scope.get("path"),
         code=code,
         error=error,
-        **fields,
+        traceback="".join(traceback.format_exception(exc)),
     )
 
 
