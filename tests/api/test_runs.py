@@ -231,6 +231,7 @@ def test_listing_filters_and_pages(client: TestClient, settings: Settings) -> No
         ({"hasWarnings": "yes"}, "invalid_query", "hasWarnings must be 'true' or 'false'."),
         ({"page": "0"}, "invalid_query", "page must be an integer greater than 0."),
         ({"page": "one"}, "invalid_query", "page must be an integer greater than 0."),
+        ({"page": "1_0"}, "invalid_query", "page must be an integer greater than 0."),
         ({"pageSize": "-3"}, "invalid_query", "pageSize must be an integer greater than 0."),
     ],
 )

@@ -16,7 +16,7 @@ def run(settings: Settings) -> str:
 
 
 def test_state_snapshot(client: TestClient, run: str) -> None:
-    response = client.get(f"/v1/runs/{run}/state", params={"binIndex": "2"})
+    response = client.get(f"/v1/runs/{run}/state", params={"binIndex": " +2 "})
     assert response.status_code == 200
     body = response.json()
     assert list(body) == ["metadata", "bin", "nodes", "warnings"]
@@ -46,6 +46,22 @@ def test_state_window(client: TestClient, run: str) -> None:
             "binIndex query parameter is required and must be an integer.",
         ),
         ("state", {"binIndex": "4"}, 400, "bin_out_of_range", "binIndex must be between 0 and 3."),
+        ("state", {"binIndex": "9" * 5000}, 400, "bin_out_of_range", "binIndex must be between 0 and 3."),
+        ("state", {"binIndex": "-1"}, 400, "bin_out_of_range", "binIndex must be between 0 and 3."),
+        (
+            "state",
+            {"binIndex": "1_0"},
+            400,
+            "invalid_query",
+            "binIndex query parameter is required and must be an integer.",
+        ),
+        (
+            "state",
+            {"binIndex": "\u0661"},
+            400,
+            "invalid_query",
+            "binIndex query parameter is required and must be an integer.",
+        ),
         (
             "state_window",
             {"endBin": "1"},

@@ -11,8 +11,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.api.factories import simulated_run
 
 from flowtime.runs import Settings
+from flowtime.telemetry import build_bundle
 
 
 def simulate(client: TestClient, **extra: Any) -> str:
@@ -143,3 +145,54 @@ def test_twenty_parallel_generations_yield_one_bundle(app: FastAPI, settings: Se
 
 def test_capture_listing_is_empty_without_captures(client: TestClient) -> None:
     assert client.get("/v1/telemetry/captures").json() == {"items": []}
+
+
+def test_capture_warnings_reach_the_replays_detail_and_state(client: TestClient, settings: Settings) -> None:
+    simulated_run(settings.runs_root, "nan", nan_served_at=1)
+    generated = client.post("/v1/telemetry/captures", json={"source": {"runId": "nan"}}).json()["capture"]
+    expected = [
+        {
+            "code": "nan_detected",
+            "message": f"Detected NaN/∞ at bin 1 for {node}:Served.",
+            "severity": "warning",
+            "nodeId": node,
+        }
+        for node in ("Checkout", "RefundQueue")
+    ]
+    assert generated["warnings"] == expected
+    source = client.get("/v1/runs/nan").json()
+    assert source["telemetry"]["warningCount"] == 2
+    # the fixture's template is not in the catalogue, so the replay is built from the stored model
+    model = (settings.runs_root / "nan" / "model" / "model.yaml").read_text()
+    built = build_bundle(
+        settings.runs_root / "nan" / "model" / "telemetry",
+        model,
+        runs_root=settings.runs_root,
+        run_id="replay",
+        allowed_roots=settings.sandbox_roots,
+    )
+    assert built.run.run_id == "replay"
+    assert client.get("/v1/runs/replay").json()["warnings"] == expected
+    at_bin = {
+        b: {
+            n["id"]: n["telemetry"]["warnings"]
+            for n in client.get("/v1/runs/replay/state", params={"binIndex": b}).json()["nodes"]
+        }
+        for b in (0, 1)
+    }
+    invalid = {
+        node: {
+            "code": "telemetry_series_invalid",
+            "message": "Telemetry mode detected invalid values in served.",
+            "severity": "warning",
+            "nodeId": node,
+            "bins": None,
+        }
+        for node in ("Checkout", "RefundQueue")
+    }
+    assert at_bin[0] == {node: [warning] for node, warning in invalid.items()}
+    assert at_bin[1] == {w["nodeId"]: [invalid[w["nodeId"]], {**w, "bins": [1]}] for w in expected}
+    window = client.get("/v1/runs/replay/state_window", params={"startBin": 1, "endBin": 3}).json()
+    assert [n["telemetry"]["warnings"][1:] for n in window["nodes"]] == [[{**w, "bins": [1]}] for w in expected]
+    later = client.get("/v1/runs/replay/state_window", params={"startBin": 2, "endBin": 3}).json()
+    assert [n["telemetry"]["warnings"][1:] for n in later["nodes"]] == [[], []]
