@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.api.factories import write_run_dir
 
-from flowtime.errors import FlowTimeError
+from flowtime.errors import FlowTimeError, NotFound
 from flowtime.runs import RunService, Settings, seed_demo_runs
 from flowtime.sim import Catalogue, load_catalogue
 
@@ -56,3 +57,21 @@ def test_topology_of_an_unknown_run_is_run_not_found(service: RunService) -> Non
     with pytest.raises(FlowTimeError) as caught:
         service.topology("missing")
     assert caught.value.code == "run_not_found"
+
+
+def test_demo_replays_the_first_template_that_simulated(service: RunService, monkeypatch: pytest.MonkeyPatch) -> None:
+    create = service.create_run
+
+    def refuse_http_service(body: Any) -> Any:
+        if body["templateId"] == "http-service":
+            raise NotFound("Template not found: http-service", code="template_not_found")
+        return create(body)
+
+    monkeypatch.setattr(service, "create_run", refuse_http_service)
+    created = seed_demo_runs(service)
+    runs = [service.show_run(run_id)["metadata"] for run_id in created]
+    assert [(m["templateId"], m["mode"]) for m in runs] == [
+        ("order-system", "simulation"),
+        ("it-system-microservices", "simulation"),
+        ("order-system", "telemetry"),
+    ]
