@@ -3,6 +3,7 @@ expression parser and graph planner (for shapes YAML cannot express directly).""
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -118,3 +119,40 @@ def load_yaml(body: str, *, bins: int, bin_size: int = 1, bin_unit: str = "hours
     """Load a model whose ``nodes``/``topology``/``rng`` YAML is ``body``, through ``load_model``."""
     header = f"schemaVersion: 1\ngrid: {{bins: {bins}, binSize: {bin_size}, binUnit: {bin_unit}}}\n"
     return load_model(header + textwrap.dedent(body))
+
+
+def dag_model_text(n: int, bins: int) -> str:
+    """The benchmark family of ``shared/bench/gen_models.py`` (N services with SHIFT feedback through their
+    queues, a WIP limit on every 5th, a retry echo on every 10th, fan-in-2 edges) as model text."""
+
+    def wave(values: list[float]) -> str:
+        return "[" + ", ".join(repr(v) for v in values) + "]"
+
+    demand = [round(100 + 40 * math.sin(2 * math.pi * t / 288) + 10 * ((t * 7919) % 13) / 13, 2) for t in range(bins)]
+    capacity = [round(110 + 20 * math.cos(2 * math.pi * t / 96), 2) for t in range(bins)]
+    lines = ["schemaVersion: 1", f"grid: {{bins: {bins}, binSize: 5, binUnit: minutes}}", "nodes:"]
+    lines += [f"  - {{id: demand, kind: const, values: {wave(demand)}}}"]
+    lines += [f"  - {{id: cap_base, kind: const, values: {wave(capacity)}}}"]
+    for i in range(n):
+        inflow = "demand" if i == 0 else f"served_{i - 1} * 0.7 + served_{(i - 1) // 2} * 0.3 + demand * 0.05"
+        lines += [
+            f'  - {{id: cap_{i}, kind: expr, expr: "cap_base * {round(0.9 + 0.4 * ((i * 37) % 11) / 10, 4)}"}}',
+            f'  - {{id: in_{i}, kind: expr, expr: "{inflow}"}}',
+            f'  - {{id: served_{i}, kind: expr, expr: "MIN(in_{i} + SHIFT(q_{i}, 1), cap_{i})"}}',
+            f'  - {{id: err_{i}, kind: expr, expr: "served_{i} * 0.02"}}',
+        ]
+    lines += ["topology:", "  nodes:"]
+    for i in range(n):
+        lines += [f"    - id: S{i}", "      kind: serviceWithBuffer"]
+        lines += ["      wipLimit: 2000"] if i % 5 == 4 else []
+        lines += [
+            f"      semantics: {{arrivals: in_{i}, served: served_{i}, errors: err_{i}, capacity: cap_{i},",
+            f"                  queueDepth: q_{i}"
+            + (f", retryEcho: retry_{i}, retryKernel: [0.0, 0.6, 0.3, 0.1]}}" if i % 10 == 9 else "}"),
+        ]
+    lines += ["  edges:"]
+    for i in range(1, n):
+        lines += [f"    - {{source: S{i - 1}, target: S{i}, weight: 0.7}}"]
+        if (i - 1) // 2 != i - 1:
+            lines += [f"    - {{source: S{(i - 1) // 2}, target: S{i}, weight: 0.3}}"]
+    return "\n".join(lines) + "\n"

@@ -5,12 +5,25 @@ from __future__ import annotations
 import importlib
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.engine.factories import const, expr, inflow_from, make_model, overflow, pmf, queue, retry_echo
+from tests.engine.factories import (
+    const,
+    dag_model_text,
+    expr,
+    inflow_from,
+    make_model,
+    overflow,
+    pmf,
+    queue,
+    retry_echo,
+)
 from tests.engine.reference_evaluator import assert_same_bits, reference_evaluate
 
 from flowtime.engine import evaluate
+from flowtime.engine.jit import ENGINE
+from flowtime.model import load_model
 from flowtime.model.spec import Column, Model
 
 evaluate_module = importlib.import_module("flowtime.engine.evaluate")
@@ -110,16 +123,42 @@ def models(draw: st.DrawFn) -> Model:
     return make_model(*columns, bins=bins, initial_conditions=initial, rng=draw(st.booleans()), rng_seed=seed)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("native", [True, False], ids=["native-library", "numba-dispatchers"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(models(), st.sampled_from([1, 2, 3, 2048]), st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)))
-def test_fast_path_equals_reference_bit_for_bit(model: Model, block: int, seed: int | None) -> None:
-    saved = evaluate_module.BLOCK_BINS
+def test_fast_path_equals_reference_bit_for_bit(native: bool, model: Model, block: int, seed: int | None) -> None:
+    if native and not ENGINE.is_native:
+        pytest.skip("no native library on this machine")
+    saved_block, saved_functions = evaluate_module.BLOCK_BINS, ENGINE._functions
     evaluate_module.BLOCK_BINS = block
+    if not native:
+        ENGINE._functions = {}  # entry points run as numba dispatchers
     try:
         result = evaluate(model, seed=seed)
     finally:
-        evaluate_module.BLOCK_BINS = saved
+        evaluate_module.BLOCK_BINS = saved_block
+        ENGINE._functions = saved_functions
     expected = reference_evaluate(model, seed)
+    assert result.order == model.order
+    for column in result.order:
+        assert_same_bits(result.series(column), expected[column], column)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native-library", "numba-dispatchers"])
+@pytest.mark.parametrize(("n", "bins"), [(1, 7), (12, 300), (41, 40)])
+def test_benchmark_models_equal_reference_bit_for_bit(native: bool, n: int, bins: int) -> None:
+    """The benchmark family (queues with SHIFT feedback, WIP limits, retry echo) at small sizes."""
+    if native and not ENGINE.is_native:
+        pytest.skip("no native library on this machine")
+    model = load_model(dag_model_text(n, bins))
+    saved = ENGINE._functions
+    if not native:
+        ENGINE._functions = {}
+    try:
+        result = evaluate(model)
+    finally:
+        ENGINE._functions = saved
+    expected = reference_evaluate(model)
     assert result.order == model.order
     for column in result.order:
         assert_same_bits(result.series(column), expected[column], column)

@@ -75,6 +75,7 @@ def evaluate(model: Model, *, seed: int | None = None) -> Evaluation:
                 row[:] = sample(column.values, column.probabilities, rng.doubles(bins))
 
     if program.code.shape[0]:
-        run_program(program.code, program.params, program.segments, workspace, bins, BLOCK_BINS)
+        spare = np.empty((2, BLOCK_BINS))
+        run_program(program.code, program.params, program.segments, workspace, bins, spare)
     values.flags.writeable = False
     return Evaluation(grid=model.grid, order=order, values=values, seed=chosen)

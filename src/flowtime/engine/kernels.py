@@ -29,7 +29,7 @@ from flowtime.engine.functions import (
     round_scalar,
     step_scalar,
 )
-from flowtime.engine.jit import jit
+from flowtime.engine.jit import ENGINE, jit
 from flowtime.engine.queues import limit_at, queue_step
 
 IntArray = npt.NDArray[np.int64]
@@ -202,10 +202,13 @@ def _bin_major(code: IntArray, params: FloatArray, w: FloatArray, first: int, la
                 w[_u(dst)] = q
 
 
-@jit
-def run_program(code: IntArray, params: FloatArray, segments: IntArray, w: FloatArray, bins: int, block: int) -> None:
-    """Evaluate every segment in order, one block of bins at a time."""
-    spare = np.empty((2, block))
+@ENGINE.export("i8[:,:]", "f8[:,:]", "i8[:,:]", "f8[:]", "i8", "f8[:,:]")
+def run_program(
+    code: IntArray, params: FloatArray, segments: IntArray, w: FloatArray, bins: int, spare: FloatArray
+) -> None:
+    """Evaluate every segment in order, one block of bins at a time; ``spare`` is two rows of the block
+    length, for spreading constant operands."""
+    block = spare.shape[1]
     for t0 in range(0, bins, block):
         t1 = min(bins, t0 + block)
         for s in range(segments.shape[0]):

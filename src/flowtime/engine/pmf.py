@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from flowtime.engine.jit import jit
+from flowtime.engine.jit import ENGINE
 from flowtime.model.spec import FloatArray
 
 MULTIPLIER = 6364136223846793005
@@ -17,18 +17,19 @@ _MASK64 = (1 << 64) - 1
 DEFAULT_SEED = 123
 
 
-@jit
-def _draw(state: np.uint64, out: npt.NDArray[np.uint32]) -> np.uint64:
-    """Fill ``out`` with successive PCG-XSH-RR outputs; returns the advanced state."""
+@ENGINE.export("u8[:]", "u4[:]")
+def _draw(generator: npt.NDArray[np.uint64], out: npt.NDArray[np.uint32]) -> None:
+    """Fill ``out`` with successive PCG-XSH-RR outputs, advancing the state ``generator[0]``."""
     mult = np.uint64(MULTIPLIER)
     inc = np.uint64(INCREMENT)
+    state = generator[0]
     for n in range(out.shape[0]):
         old = state
         state = old * mult + inc
         xorshifted = np.uint32(((old >> np.uint64(18)) ^ old) >> np.uint64(27))
         rot = np.uint32(old >> np.uint64(59))
         out[n] = (xorshifted >> rot) | (xorshifted << ((np.uint32(32) - rot) & np.uint32(31)))
-    return state
+    generator[0] = state
 
 
 class Pcg32:
@@ -43,13 +44,13 @@ class Pcg32:
     """
 
     def __init__(self, seed: int) -> None:
-        self._state = np.uint64(seed & _MASK64)
+        self._state = np.array([seed & _MASK64], dtype=np.uint64)
         self.uint32s(1)
 
     def uint32s(self, count: int) -> npt.NDArray[np.uint32]:
         """The next ``count`` outputs."""
         out = np.empty(count, dtype=np.uint32)
-        self._state = np.uint64(_draw(self._state, out))
+        _draw(self._state, out)
         return out
 
     def doubles(self, count: int) -> FloatArray:

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from flowtime.engine.jit import inline, jit
+from flowtime.engine.jit import ENGINE, inline
 from flowtime.model.spec import FloatArray
 
 
@@ -36,7 +36,7 @@ def limit_at(value: float) -> float:
     return value if value > 0.0 else 0.0
 
 
-@jit
+@ENGINE.export("f8[:]", "f8[:]", "f8[:]", "f8", "f8[:]", "f8[:]", "f8[:]")
 def _depth_loop(
     inflow: FloatArray,
     outflow: FloatArray,
