@@ -101,18 +101,18 @@ def test_broken_files_are_skipped_with_event_1002_and_the_rest_still_load(
     assert events.with_id(1001)[0]["skippedCount"] == 6
 
 
-def test_schema_violations_are_logged_but_the_template_is_listed(
-    tmp_path: Path, events: EventRecorder
-) -> None:
+def test_schema_violations_are_logged_but_the_template_is_listed(tmp_path: Path, events: EventRecorder) -> None:
     write(tmp_path, "no-window.yaml", with_id("no-window", window=""))
     catalogue = load_catalogue(tmp_path)
     assert "no-window" in catalogue
     logged = events.with_id(1002)
     assert [(e["code"], e["error"]) for e in logged] == [
-        ("template_schema_violation", "Template schema: 'window' is a required property.")
+        ("template_schema_violation", "Template schema: 'window' is a required property. (window)")
     ]
     assert catalogue.get("no-window").schema_problems == (
-        TemplateProblem("template_schema_violation", "Template schema: 'window' is a required property."),
+        TemplateProblem(
+            "template_schema_violation", "Template schema: 'window' is a required property.", path="window"
+        ),
     )
 
 

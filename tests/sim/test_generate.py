@@ -36,9 +36,7 @@ from flowtime.sim import (
 NOW = datetime(2026, 3, 2, 8, 15, 42, 123456, tzinfo=UTC)
 
 
-def generate(
-    template: Template | None = None, values: dict[str, Any] | None = None, **kwargs: Any
-) -> GenerationResult:
+def generate(template: Template | None = None, values: dict[str, Any] | None = None, **kwargs: Any) -> GenerationResult:
     return generate_model(template or make_template(), values or {}, now=kwargs.pop("now", NOW), **kwargs)
 
 
@@ -242,8 +240,8 @@ def test_malformed_placeholders_are_reported_before_substitution() -> None:
     template = make_template(template_text().replace('expr: "demand - served"', 'expr: "demand - ${served"'))
     with pytest.raises(ParameterInvalid) as caught:
         generate(template)
-    assert [(p.code, p.message) for p in caught.value.problems] == [
-        ("placeholder_invalid", "Invalid placeholder '${served\"'.")
+    assert [(p.code, p.message, p.path) for p in caught.value.problems] == [
+        ("placeholder_invalid", "Invalid placeholder '${served\"'.", "nodes[3].expr")
     ]
 
 
@@ -251,8 +249,7 @@ def test_wrong_array_length_names_the_parameter_and_not_the_engine_rule() -> Non
     assert invalid(template_text(), {"demand": [1, 2, 3]}) == [
         (
             "parameter_length_mismatch",
-            "Parameter 'demand' provides 3 values but grid.bins is 4; "
-            "const node 'demand' requires matching length.",
+            "Parameter 'demand' provides 3 values but grid.bins is 4; const node 'demand' requires matching length.",
             "nodes[0].values",
         )
     ]
@@ -423,9 +420,7 @@ RULE_CASES = [
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), RULE_CASES)
-def test_each_rule_reports_its_code_message_and_path(
-    old: str, new: str, expected: tuple[str, str, str]
-) -> None:
+def test_each_rule_reports_its_code_message_and_path(old: str, new: str, expected: tuple[str, str, str]) -> None:
     text = template_text()
     assert old in text
     assert invalid(text.replace(old, new)) == [expected]
@@ -456,10 +451,7 @@ def test_more_than_one_topology_node_needs_edges() -> None:
 
 
 def test_pmf_probabilities_must_sum_to_one_without_renormalising() -> None:
-    nodes = (
-        NODES
-        + "  - id: jitter\n    kind: pmf\n    pmf:\n      values: [1, 2]\n      probabilities: [0.5, 0.4]\n"
-    )
+    nodes = NODES + "  - id: jitter\n    kind: pmf\n    pmf:\n      values: [1, 2]\n      probabilities: [0.5, 0.4]\n"
     assert invalid(template_text(nodes=nodes)) == [
         ("pmf_sum_invalid", "PMF node 'jitter': probabilities must sum to 1.0.", "nodes[4].pmf")
     ]
@@ -503,8 +495,7 @@ def test_bad_source_uri_is_checked_for_form_only() -> None:
     assert invalid(template_text(), {"demandSource": "http://example.com/a.csv"}) == [
         (
             "uri_unsupported",
-            "Node demand: Unsupported URI scheme for 'http://example.com/a.csv'. "
-            "Only file: URIs are supported.",
+            "Unsupported URI scheme for 'http://example.com/a.csv'. Only file: URIs are supported.",
             "nodes[0].source",
         )
     ]
@@ -520,18 +511,14 @@ def test_telemetry_bound_const_node_keeps_only_its_source() -> None:
         in result.model
     )
     assert result.metadata["hasTelemetrySources"] is True
-    assert validate_model(
-        result.model.replace("file:///srv/capture/checkout/arrivals.csv", "file:missing.csv")
-    )
+    assert validate_model(result.model.replace("file:///srv/capture/checkout/arrivals.csv", "file:missing.csv"))
 
 
 def test_aliases_are_renamed_and_grid_start_taken_from_its_alias() -> None:
     text = (
         template_text()
         .replace('    expr: "demand - served"', '    expression: "demand - served"')
-        .replace(
-            "  - series: served\n    as: Checkout_served.csv", "  - source: served\n    filename: served.csv"
-        )
+        .replace("  - series: served\n    as: Checkout_served.csv", "  - source: served\n    filename: served.csv")
         .replace("  binUnit: minutes\n", "  binUnit: minutes\n  startTimeUtc: 2025-02-01T00:00:00Z\n")
     )
     model = generate(make_template(text)).model
@@ -551,9 +538,7 @@ def test_semantic_and_edge_aliases_are_normalised() -> None:
         "      semantics:\n        arrivals: served\n        served: served\n"
         "  edges:\n    - source: Intake:out\n      target: Checkout\n      weight: 0.5\n"
     )
-    nodes = (
-        NODES + '  - id: backlog\n    kind: expr\n    expr: "MAX(0, SHIFT(backlog, 1) + demand - served)"\n'
-    )
+    nodes = NODES + '  - id: backlog\n    kind: expr\n    expr: "MAX(0, SHIFT(backlog, 1) + demand - served)"\n'
     model = generate(make_template(template_text(topology=topology, nodes=nodes))).model
     assert (
         "      semantics:\n        arrivals: demand\n        served: served\n        externalDemand: demand\n"
@@ -564,9 +549,9 @@ def test_semantic_and_edge_aliases_are_normalised() -> None:
 
 
 def test_unknown_keys_and_ignored_provenance_keys_are_warnings() -> None:
-    text = template_text(
-        extra="provenance:\n  source: lab\n  generator: lab-gen/2\n  modelId: forged\n"
-    ).replace("      kind: service\n", "      kind: service\n      owner: sre\n")
+    text = template_text(extra="provenance:\n  source: lab\n  generator: lab-gen/2\n  modelId: forged\n").replace(
+        "      kind: service\n", "      kind: service\n      owner: sre\n"
+    )
     result = generate(make_template(text))
     assert [(w.code, w.message, w.path) for w in result.warnings] == [
         (

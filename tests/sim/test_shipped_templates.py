@@ -82,9 +82,7 @@ def test_every_output_has_a_capture_name_and_every_topology_node_arrivals_and_se
 
 
 @pytest.mark.parametrize("template_id", ["order-system", "microservices", "http-service"])
-def test_systems_templates_name_outputs_after_topology_node_and_metric(
-    catalogue: Catalogue, template_id: str
-) -> None:
+def test_systems_templates_name_outputs_after_topology_node_and_metric(catalogue: Catalogue, template_id: str) -> None:
     doc = catalogue.get(template_id).document
     named = {o["as"]: o["series"] for o in doc["outputs"]}
     service_nodes = [n for n in doc["topology"]["nodes"] if n["kind"] == "service"]
@@ -220,25 +218,19 @@ def test_seed_precedence_request_then_template_then_123(catalogue: Catalogue) ->
     assert catalogue.generate("http-service").effective_seed == 123
     overridden = catalogue.generate("network-reliability", {"rngSeed": 5}, rng=RngOverride(seed=99))
     model = load_model(overridden.model)
-    assert evaluate(model).series("network_reliability").tolist() == approx(
-        expected_network(99)["network_reliability"]
-    )
+    assert evaluate(model).series("network_reliability").tolist() == approx(expected_network(99)["network_reliability"])
 
 
 # --------------------------------------------------------------------------------- telemetry variant
 
 
 def write_series(path: Path, values: list[float]) -> str:
-    path.write_text(
-        "bin_index,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)), encoding="utf-8"
-    )
+    path.write_text("bin_index,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)), encoding="utf-8")
     return path.as_uri()
 
 
 @pytest.mark.parametrize("template_id", sorted(TELEMETRY_PARAMETERS))
-def test_telemetry_variant_reads_the_captured_series(
-    catalogue: Catalogue, template_id: str, tmp_path: Path
-) -> None:
+def test_telemetry_variant_reads_the_captured_series(catalogue: Catalogue, template_id: str, tmp_path: Path) -> None:
     parameter, node = TELEMETRY_PARAMETERS[template_id]
     bins = catalogue.get(template_id).parameter("bins").default  # type: ignore[union-attr]
     observed = [float(7 + 3 * i) for i in range(bins)]

@@ -50,9 +50,7 @@ def test_bom_and_crlf_are_normalised() -> None:
 
 
 def test_non_utf8_bytes_are_a_yaml_error() -> None:
-    assert problems_of(b"metadata: \xff\n") == [
-        ("template_yaml_error", "Template file is not valid UTF-8 text.")
-    ]
+    assert problems_of(b"metadata: \xff\n") == [("template_yaml_error", "Template file is not valid UTF-8 text.")]
 
 
 def test_yaml_error_is_reported_at_its_position_in_the_template_text() -> None:
@@ -71,9 +69,7 @@ def test_duplicate_keys_are_a_yaml_error() -> None:
 
 
 def test_root_must_be_a_mapping() -> None:
-    assert problems_of("- a\n- b\n") == [
-        ("template_yaml_error", "Template must be a YAML mapping at its root.")
-    ]
+    assert problems_of("- a\n- b\n") == [("template_yaml_error", "Template must be a YAML mapping at its root.")]
 
 
 @pytest.mark.parametrize(

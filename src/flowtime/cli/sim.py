@@ -13,14 +13,17 @@ import typer
 
 from flowtime.artifacts import dumps_json
 from flowtime.cli.context import settings_of
-from flowtime.cli.exit_codes import USAGE, Convention, exit_code
+from flowtime.cli.exit_codes import FAILURE, USAGE
 from flowtime.cli.output import print_json
 from flowtime.errors import FlowTimeError, InvalidInput, WriteFailed
 from flowtime.sim import (
     Catalogue,
     GenerationResult,
     Parameter,
+    ParameterInvalid,
+    Template,
     TemplateGenerationError,
+    TemplateNotFound,
     check_template,
     load_catalogue,
     render_value,
@@ -41,28 +44,47 @@ class OutputFormat(StrEnum):
 
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format: text or json.")]
-TemplateArg = Annotated[
-    str, typer.Argument(metavar="TEMPLATE_ID", help="Template id (see `flowtime sim list`).")
-]
+TemplateArg = Annotated[str, typer.Argument(metavar="TEMPLATE_ID", help="Template id (see `flowtime sim list`).")]
+
+
+# Rejected command lines; every other failure, a parameter value the template refuses included, exits 1 like
+# a missing template does (local tools, ``api.md`` §11).
+_USAGE_CODES = frozenset({"invalid_mode", "invalid_param"})
 
 
 @contextmanager
-def _reported() -> Iterator[None]:
-    """Print FlowTime errors as ``Error [<code>]: <message>`` lines (one per problem) and exit with the
-    local-tool code: 2 for rejected input, 1 for any other failure (``api.md`` §11)."""
+def _reported(hint: str | None = None) -> Iterator[None]:
+    """Print FlowTime errors as ``Error [<code>]: <message> (<path>)`` lines (one per collected problem), then
+    what to do about them, and exit 2 for a rejected command line, 1 for any other failure."""
     try:
         yield
     except TemplateGenerationError as exc:
         for problem in exc.problems:
-            typer.echo(f"Error [{problem.code}]: {problem.message}", err=True)
-        raise typer.Exit(exit_code(exc, Convention.LOCAL)) from None
+            typer.echo(problem.line(), err=True)
+        if isinstance(exc, ParameterInvalid) and hint:
+            typer.echo(hint, err=True)
+        raise typer.Exit(FAILURE) from None
     except FlowTimeError as exc:
         typer.echo(f"Error [{exc.code}]: {exc.message}", err=True)
-        raise typer.Exit(exit_code(exc, Convention.LOCAL)) from None
+        if isinstance(exc, TemplateNotFound):
+            typer.echo(
+                "Run 'flowtime sim list' for the available template ids; add your own with --templates-dir.",
+                err=True,
+            )
+        raise typer.Exit(USAGE if exc.code in _USAGE_CODES else FAILURE) from None
 
 
 def _catalogue() -> Catalogue:
-    return load_catalogue(settings_of().templates_dir)
+    """The catalogue, with a note on stderr when files of --templates-dir could not be loaded."""
+    directory = settings_of().templates_dir
+    catalogue = load_catalogue(directory)
+    if catalogue.skipped:
+        typer.echo(
+            f"Warning: {catalogue.skipped} template file(s) in '{directory}' could not be loaded and were skipped; "
+            "run 'flowtime sim validate FILE' on a file to see why.",
+            err=True,
+        )
+    return catalogue
 
 
 @app.command("list")
@@ -109,9 +131,7 @@ def generate(
     template_id: TemplateArg,
     param: Annotated[
         list[str] | None,
-        typer.Option(
-            "--param", help="NAME=VALUE (repeatable); VALUE is read as JSON when it parses, else text."
-        ),
+        typer.Option("--param", help="NAME=VALUE (repeatable); VALUE is read as JSON when it parses, else text."),
     ] = None,
     params: Annotated[
         Path | None, typer.Option("--params", help="JSON file with an object of parameter values.")
@@ -131,10 +151,12 @@ def generate(
     if embed_provenance and provenance is not None:
         typer.echo("Error [usage]: --embed-provenance and --provenance cannot be used together.", err=True)
         raise typer.Exit(USAGE)
-    with _reported():
+    with _reported(f"Run 'flowtime sim show {template_id}' for the parameters, their types and bounds."):
+        pairs = _split_params(param or [])
         values = _read_params(params) if params is not None else {}
-        values.update(_parse_params(param or []))
-        result = _catalogue().generate(template_id, values, mode=mode)
+        catalogue = _catalogue()
+        values.update(_typed_params(catalogue.get(template_id), pairs))
+        result = catalogue.generate(template_id, values, mode=mode)
         for warning in result.warnings:
             typer.echo(warning.line(), err=True)
         if verbose:
@@ -154,7 +176,7 @@ def validate(
 ) -> None:
     """Check a template file: loading rules, the JSON Schema, and generation with its defaults."""
     with _reported():
-        raw = _read_bytes(file, "template_unreadable", f"Cannot read template file '{file}'.")
+        raw = _read_bytes(file, "template_unreadable", f"Cannot read template file '{file}'")
     report = check_template(raw, origin=str(file))
     if output_format is OutputFormat.json:
         print_json(report.to_dict())
@@ -179,27 +201,48 @@ def _parameter_line(parameter: Parameter) -> str:
     return line
 
 
-def _parse_params(items: list[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def _split_params(items: list[str]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise InvalidInput(f"--param '{item}' must be NAME=VALUE.", code="invalid_param")
+            raise InvalidInput(f"--param '{item}' must be NAME=VALUE, e.g. --param bins=12.", code="invalid_param")
+        pairs.append((name.strip(), text))
+    return pairs
+
+
+def _typed_params(template: Template, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """``--param`` values: the text itself for a string parameter (``--param region=123`` is the string
+    ``123``), otherwise JSON when the text parses (``12``, ``[1, 2]``, ``true``), else the text."""
+    values: dict[str, Any] = {}
+    for name, text in pairs:
+        declared = template.parameter(name)
+        if declared is not None and declared.type == "string":
+            values[name] = text
+            continue
         try:
-            values[name.strip()] = json.loads(text)
+            values[name] = json.loads(text)
         except ValueError:
-            values[name.strip()] = text
+            values[name] = text
     return values
 
 
 def _read_params(path: Path) -> dict[str, Any]:
-    raw = _read_bytes(path, "params_unreadable", f"Cannot read parameter file '{path}'.")
+    raw = _read_bytes(path, "params_unreadable", f"Cannot read parameter file '{path}'")
     try:
         values = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"Parameter file '{path}' is not valid JSON.", code="invalid_params") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"Parameter file '{path}' is not UTF-8 text.", code="invalid_params") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"Parameter file '{path}' is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).",
+            code="invalid_params",
+        ) from exc
     if not isinstance(values, dict):
-        raise InvalidInput(f"Parameter file '{path}' must hold a JSON object.", code="invalid_params")
+        raise InvalidInput(
+            f"Parameter file '{path}' must hold a JSON object of parameter values, e.g. {{\"bins\": 12}}.",
+            code="invalid_params",
+        )
     return values
 
 
@@ -207,14 +250,14 @@ def _read_bytes(path: Path, code: str, message: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise FlowTimeError(message, code=code) from exc
+        raise FlowTimeError(f"{message}: {exc.strerror or exc}.", code=code) from exc
 
 
 def _write(path: Path, text: str) -> None:
     try:
         path.write_bytes(text.encode("utf-8"))
     except OSError as exc:
-        raise WriteFailed(f"Cannot write '{path}'.") from exc
+        raise WriteFailed(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
 
 
 def _print_details(result: GenerationResult) -> None:

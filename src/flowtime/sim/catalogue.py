@@ -76,9 +76,7 @@ def load_catalogue(extra_dir: Path | None = None) -> Catalogue:
     for label, file in sources:
         template, problems = read_template(file.read_bytes(), origin=label)
         if template is not None and any(t.id == template.id for t in loaded):
-            message = (
-                f"Template id '{template.id}' is already defined by an earlier file; this file is skipped."
-            )
+            message = f"Template id '{template.id}' is already defined by an earlier file; this file is skipped."
             _log_failure(label, "template_duplicate_id", message)
             template = None
         elif template is None:

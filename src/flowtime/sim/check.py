@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flowtime.sim.errors import TemplateGenerationError, TemplateProblem
-from flowtime.sim.generate import generate_model
-from flowtime.sim.schema import SCHEMA_CODE, schema_problems
+from flowtime.sim.generate import generate_quietly
+from flowtime.sim.schema import schema_problems
 from flowtime.sim.template import Template, read_template, template_document
 
 
@@ -35,23 +35,27 @@ class TemplateReport:
 
 def check_template(raw: bytes | str, origin: str = "<text>") -> TemplateReport:
     """Run the §10.1 loading checks, the §9 schema and §5 steps 3–8 with the template's defaults in its
-    own mode. Schema violations count as errors here: the file is meant to join a catalogue."""
+    own mode. Schema violations count as errors here: the file is meant to join a catalogue. A schema
+    violation at a path where a loading or generation rule already reports an error is left out: the rule's
+    message says more (``window_required`` rather than "'window' is a required property"), and so is one
+    that encloses such a path."""
     template, problems = read_template(raw, origin)
     document = template.document if template is not None else template_document(raw)
-    errors = list(problems)
-    schema = schema_problems(document) if isinstance(document, dict) else []
-    errors += schema
+    found = list(problems)
     warnings: list[TemplateProblem] = []
     if template is not None:
         try:
-            warnings += generate_model(template, {}).warnings
+            warnings += generate_quietly(template, {}).warnings
         except TemplateGenerationError as exc:
-            errors += [_locate(p, template) for p in exc.problems]
+            found += [_locate(p, template) for p in exc.problems]
             warnings += exc.warnings
-    reported = {p.path for p in schema if p.code == SCHEMA_CODE}
+    schema = schema_problems(document) if isinstance(document, dict) else []
+    covered = [p.path for p in found if p.path]
+    schema = [p for p in schema if not any(_within(path, p.path) for path in covered)]
+    reported = {p.path for p in schema}
     warnings = [w for w in warnings if not (w.code == "unknown_key" and w.path in reported)]
     template_id = template.id if template is not None else _id_of(document)
-    return TemplateReport(template_id, tuple(errors), tuple(warnings))
+    return TemplateReport(template_id, (*problems, *schema, *found[len(problems) :]), tuple(warnings))
 
 
 def _locate(problem: TemplateProblem, template: Template) -> TemplateProblem:
@@ -62,6 +66,11 @@ def _locate(problem: TemplateProblem, template: Template) -> TemplateProblem:
     if problem.parameter not in names:
         return problem
     return replace(problem, path=f"parameters[{names.index(problem.parameter)}]")
+
+
+def _within(path: str, scope: str | None) -> bool:
+    """True when ``path`` is ``scope`` or lies inside it (``topology.nodes`` lies inside ``topology``)."""
+    return scope is not None and (path == scope or path.startswith((scope + ".", scope + "[")))
 
 
 def _id_of(document: Any) -> str | None:

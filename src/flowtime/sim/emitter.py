@@ -57,9 +57,7 @@ def scalar(value: Any, *, flow: bool = False) -> str:
     return text if _plain_ok(text, flow) else _quoted(text)
 
 
-def _mapping(
-    mapping: Mapping[str, Any], depth: int, lines: list[str], first_prefix: str | None = None
-) -> None:
+def _mapping(mapping: Mapping[str, Any], depth: int, lines: list[str], first_prefix: str | None = None) -> None:
     indent = _INDENT * depth
     first = True
     for key, value in mapping.items():
@@ -131,9 +129,7 @@ def _quoted(text: str) -> str:
             out.append(_ESCAPES[char])
         elif not char.isprintable() or char == "\ufeff":
             code = ord(char)
-            out.append(
-                f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
-            )
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             out.append(char)
     return '"' + "".join(out) + '"'

@@ -62,9 +62,7 @@ class TemplateGenerationError(InvalidInput):
 
     code = "template_invalid"
 
-    def __init__(
-        self, problems: Iterable[TemplateProblem], *, warnings: Iterable[TemplateProblem] = ()
-    ) -> None:
+    def __init__(self, problems: Iterable[TemplateProblem], *, warnings: Iterable[TemplateProblem] = ()) -> None:
         self.problems: tuple[TemplateProblem, ...] = tuple(problems)
         self.warnings: tuple[TemplateProblem, ...] = tuple(warnings)
         super().__init__("; ".join(p.message for p in self.problems) or "Template generation failed.")

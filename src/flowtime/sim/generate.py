@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowtime import __version__
+from flowtime.artifacts import format_utc
 from flowtime.errors import InvalidInput
 from flowtime.logs import get_logger, log_event
-from flowtime.model import SourceError, parse_file_uri, validate_model
+from flowtime.model import validate_model
 from flowtime.sim.emitter import dump
 from flowtime.sim.errors import (
     InvalidMode,
@@ -26,8 +27,8 @@ from flowtime.sim.generated import build_model, telemetry_bound, template_rng
 from flowtime.sim.hashing import model_hash, model_id
 from flowtime.sim.parameters import check_values
 from flowtime.sim.placeholders import render, substitute
-from flowtime.sim.rules import MODES, as_integer, check_rules, unknown_keys
-from flowtime.sim.template import Template, yaml_problem
+from flowtime.sim.rules import MODES, check_rules, unknown_keys
+from flowtime.sim.template import Template, path_of, undeclared, yaml_problem
 from flowtime.sim.yamltext import YamlSyntaxError, load_typed
 
 DEFAULT_SEED = 123
@@ -104,7 +105,7 @@ def generate_model(
     """
     started = time.perf_counter()
     try:
-        result = _generate(template, values, parse_mode(mode), _check_rng(rng), now or datetime.now(UTC))
+        result = generate_quietly(template, values, mode=mode, rng=rng, now=now)
     except TemplateGenerationError as exc:
         log_event(
             _LOG,
@@ -130,6 +131,18 @@ def generate_model(
     return result
 
 
+def generate_quietly(
+    template: Template,
+    values: Mapping[str, Any],
+    *,
+    mode: str | None = None,
+    rng: RngOverride | None = None,
+    now: datetime | None = None,
+) -> GenerationResult:
+    """``generate_model`` without the generation log events, for checks that only want the verdict."""
+    return _generate(template, values, parse_mode(mode), _check_rng(rng), now or datetime.now(UTC))
+
+
 def _generate(
     template: Template, values: Mapping[str, Any], mode: str | None, rng: dict[str, Any] | None, now: datetime
 ) -> GenerationResult:
@@ -139,9 +152,7 @@ def _generate(
         raise ParameterInvalid(problems)
 
     used = {p.name for p in template.placeholders if p.name is not None}
-    substituted = substitute(
-        template.text, {name: render(merged[name]) for name in used}, template.parameters_span
-    )
+    substituted = substitute(template.text, {name: render(merged[name]) for name in used}, template.parameters_span)
     identity = model_id(substituted)
     try:
         document = load_typed(substituted)
@@ -156,7 +167,7 @@ def _generate(
     effective_rng = rng if rng is not None else template_rng(document)
     model = build_model(document, mode=effective_mode, rng=effective_rng)
     errors = check_rules(document, template.document, template.parameters, merged)
-    model_errors, model_warnings = _model_problems(model, document)
+    model_errors, model_warnings = _model_problems(model)
     blocked = [_scope(e) for e in errors if e.path]
     errors += [p for p in model_errors if not _under(p.path, blocked)]
     warnings = unknown_keys(document) + [p for p in model_warnings if not _under(p.path, blocked)]
@@ -198,14 +209,14 @@ def _placeholder_problems(template: Template, merged: Mapping[str, Any]) -> list
     for placeholder in template.placeholders:
         name = placeholder.name
         if name is None:
-            problems.append(
-                TemplateProblem("placeholder_invalid", f"Invalid placeholder '{placeholder.text}'.")
-            )
+            message = f"Invalid placeholder '{placeholder.text}'."
+            # inside a quoted scalar the closing quote is not part of the parsed value
+            path = path_of(template.document, placeholder.text.split('"')[0].split("'")[0])
+            problems.append(TemplateProblem("placeholder_invalid", message, path=path))
         elif name in seen:
             continue
         elif name not in declared:
-            message = f"Placeholder '${{{name}}}' does not match any declared parameter."
-            problems.append(TemplateProblem("placeholder_undeclared", message, parameter=name))
+            problems.append(undeclared(name, template.document))
         elif name not in merged:
             message = f"Parameter '{name}' has no default and was not provided."
             problems.append(TemplateProblem("parameter_missing", message, parameter=name))
@@ -214,35 +225,11 @@ def _placeholder_problems(template: Template, merged: Mapping[str, Any]) -> list
     return problems
 
 
-def _model_problems(
-    model: Mapping[str, Any], document: Mapping[str, Any]
-) -> tuple[list[TemplateProblem], list[TemplateProblem]]:
-    """The ``model.md`` problems of the generated model, with ``source`` files not read (§6.2).
-
-    Telemetry-bound const nodes are checked for URI form here and validated with a stand-in series, so the
-    structural check never touches the file system.
-    """
-    grid = document.get("grid")
-    bins = as_integer(grid.get("bins")) if isinstance(grid, dict) else None
-    stand_in = [0] * (bins if bins is not None and 0 < bins <= 1_000_000 else 1)
+def _model_problems(model: Mapping[str, Any]) -> tuple[list[TemplateProblem], list[TemplateProblem]]:
+    """The ``model.md`` problems of the generated model, ``source`` URIs checked for form only (§6.2)."""
     errors: list[TemplateProblem] = []
-    nodes = model.get("nodes")
-    checked_nodes = []
-    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
-        if isinstance(node, dict) and isinstance(node.get("source"), str):
-            try:
-                parse_file_uri(node["source"])
-            except SourceError as exc:
-                errors.append(
-                    TemplateProblem(
-                        exc.code, f"Node {node.get('id')}: {exc.message}", path=f"nodes[{i}].source"
-                    )
-                )
-            node = {k: v for k, v in node.items() if k != "source"} | {"values": stand_in}
-        checked_nodes.append(node)
-    checked = {**model, "nodes": checked_nodes} if isinstance(nodes, list) else dict(model)
     warnings: list[TemplateProblem] = []
-    for problem in validate_model(dump(checked)):
+    for problem in validate_model(dump(model), read_sources=False):
         target = errors if problem.is_error else warnings
         target.append(TemplateProblem(problem.code, problem.message, problem.severity, path=problem.path))
     return errors, warnings
@@ -262,7 +249,7 @@ def _provenance(
     return {
         "source": str(supplied.get("source") or "flowtime-sim"),
         "generator": str(supplied.get("generator") or f"{generator}/{__version__}"),
-        "generatedAt": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "generatedAt": format_utc(now),
         "templateId": str(metadata["id"]),
         "templateVersion": str(metadata["version"]),
         "mode": mode,
@@ -277,11 +264,7 @@ def _check_rng(rng: RngOverride | None) -> dict[str, Any] | None:
         return None
     if not isinstance(rng.kind, str) or rng.kind.strip().lower() != "pcg32":
         raise InvalidInput(f"Unsupported rng.kind '{rng.kind}'. Expected 'pcg32'.", code="rng_invalid")
-    if (
-        isinstance(rng.seed, bool)
-        or not isinstance(rng.seed, int)
-        or not _SEED_RANGE[0] <= rng.seed <= _SEED_RANGE[1]
-    ):
+    if isinstance(rng.seed, bool) or not isinstance(rng.seed, int) or not _SEED_RANGE[0] <= rng.seed <= _SEED_RANGE[1]:
         raise InvalidInput("rng.seed must be an integer.", code="rng_invalid")
     return {"kind": "pcg32", "seed": rng.seed}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flowtime.sim.rules import SERIES_SEMANTICS, as_integer, is_utc_timestamp, semantic_value
+from flowtime.model.values import as_integer
+from flowtime.sim.rules import SERIES_SEMANTICS, is_utc_timestamp, semantic_value
 
 
 def build_model(document: Mapping[str, Any], *, mode: str, rng: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -48,7 +49,8 @@ def template_rng(document: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(rng, dict):
         return None
     seed = rng.get("seed")
-    return {"kind": rng.get("kind"), "seed": as_integer(seed) if as_integer(seed) is not None else seed}
+    integer = as_integer(seed)
+    return {"kind": rng.get("kind"), "seed": seed if integer is None else integer}
 
 
 def telemetry_bound(node: Any) -> bool:

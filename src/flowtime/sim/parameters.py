@@ -54,9 +54,7 @@ class Parameter:
             return self._coerce_array(value)
         coerced = _SCALAR[self.type](value)
         if coerced is None:
-            return None, [
-                self._problem("parameter_type", f"Parameter '{self.name}' must be {_ARTICLE[self.type]}.")
-            ]
+            return None, [self._problem("parameter_type", f"Parameter '{self.name}' must be {_ARTICLE[self.type]}.")]
         return coerced, self._bounds(coerced, None)
 
     def _coerce_array(self, value: Any) -> tuple[Any, list[TemplateProblem]]:
@@ -98,9 +96,7 @@ def read_declarations(raw: Any) -> tuple[tuple[Parameter, ...], list[TemplatePro
     if raw is None:
         return (), []
     if not isinstance(raw, list):
-        return (), [
-            _declaration("Template parameters must be a list of parameter declarations.", "parameters")
-        ]
+        return (), [_declaration("Template parameters must be a list of parameter declarations.", "parameters")]
     parameters: list[Parameter] = []
     problems: list[TemplateProblem] = []
     seen: set[str] = set()
@@ -136,9 +132,7 @@ def check_values(
         problems += found
         if not found:
             chosen[name] = coerced
-    merged = {
-        p.name: chosen.get(p.name, p.default) for p in parameters if p.name in chosen or p.default is not None
-    }
+    merged = {p.name: chosen.get(p.name, p.default) for p in parameters if p.name in chosen or p.default is not None}
     return merged, problems
 
 
@@ -175,9 +169,7 @@ def _read_declaration(item: Any, path: str, seen: set[str]) -> tuple[Parameter |
         )
         minimum = maximum = None
     if minimum is not None and maximum is not None and minimum > maximum:
-        message = (
-            f"Parameter '{name}' minimum {render(minimum)} is greater than its maximum {render(maximum)}."
-        )
+        message = f"Parameter '{name}' minimum {render(minimum)} is greater than its maximum {render(maximum)}."
         problems.append(_declaration(message, path, name))
     parameter = Parameter(
         name=name,

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flowtime.model import check_expression, references
+from flowtime.model.values import as_integer
 from flowtime.sim.errors import TemplateProblem
 from flowtime.sim.parameters import Parameter
 
@@ -104,9 +105,7 @@ def check_rules(
     problems += _topology_problems(document, node_ids)
     rng = document.get("rng")
     if isinstance(rng, dict) and rng.get("seed") is None:
-        problems.append(
-            _error("rng_seed_required", "rng.seed is required when rng is specified.", "rng.seed")
-        )
+        problems.append(_error("rng_seed_required", "rng.seed is required when rng is specified.", "rng.seed"))
     return problems
 
 
@@ -118,12 +117,8 @@ def unknown_keys(document: Mapping[str, Any]) -> list[TemplateProblem]:
     if isinstance(provenance, dict):
         for key in provenance:
             if key not in _HONOURED_PROVENANCE:
-                message = (
-                    f"Template provenance key '{key}' is ignored; only 'source' and 'generator' are honoured."
-                )
-                found.append(
-                    TemplateProblem("provenance_key_ignored", message, "warning", path=f"provenance.{key}")
-                )
+                message = f"Template provenance key '{key}' is ignored; only 'source' and 'generator' are honoured."
+                found.append(TemplateProblem("provenance_key_ignored", message, "warning", path=f"provenance.{key}"))
     return found
 
 
@@ -133,19 +128,6 @@ def semantic_value(semantics: Mapping[str, Any], key: str, aliases: tuple[str, .
         if semantics.get(name) is not None:
             return name, semantics[name]
     return key, None
-
-
-def as_integer(value: Any) -> int | None:
-    """An integer per ``model.md`` §1: int, integral float, or a string of optional sign and digits."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value.strip()):
-        return int(value.strip())
-    return None
 
 
 def _root_problems(document: Mapping[str, Any]) -> list[TemplateProblem]:
@@ -171,9 +153,7 @@ def _root_problems(document: Mapping[str, Any]) -> list[TemplateProblem]:
     metadata = metadata if isinstance(metadata, dict) else {}
     for key in ("id", "title", "version"):
         if _blank(metadata.get(key)):
-            problems.append(
-                _error("metadata_required", f"Template metadata.{key} is required.", f"metadata.{key}")
-            )
+            problems.append(_error("metadata_required", f"Template metadata.{key} is required.", f"metadata.{key}"))
     version_text = metadata.get("version")
     if not _blank(version_text) and not _VERSION.match(str(version_text)):
         message = f"Template metadata.version '{version_text}' must be a semantic version (e.g. 1.0.0)."
@@ -276,11 +256,7 @@ def _pmf_problems(node: Mapping[str, Any], path: str) -> list[TemplateProblem]:
         total += p
     if abs(total - 1.0) <= _PMF_TOLERANCE:
         return []
-    return [
-        _error(
-            "pmf_sum_invalid", f"PMF node '{node.get('id')}': probabilities must sum to 1.0.", f"{path}.pmf"
-        )
-    ]
+    return [_error("pmf_sum_invalid", f"PMF node '{node.get('id')}': probabilities must sum to 1.0.", f"{path}.pmf")]
 
 
 def _dependency_problems(node: Mapping[str, Any], path: str) -> list[TemplateProblem]:
@@ -330,9 +306,7 @@ def _topology_problems(document: Mapping[str, Any], node_ids: set[str]) -> list[
     topology = document.get("topology")
     nodes = topology.get("nodes") if isinstance(topology, dict) else None
     if not isinstance(nodes, list) or not nodes:
-        return [
-            _error("topology_required", "Template topology must define at least one node.", "topology.nodes")
-        ]
+        return [_error("topology_required", "Template topology must define at least one node.", "topology.nodes")]
     mode = str(document.get("mode") or "simulation").lower()
     problems: list[TemplateProblem] = []
     for i, node in enumerate(nodes):
@@ -342,9 +316,7 @@ def _topology_problems(document: Mapping[str, Any], node_ids: set[str]) -> list[
         path = f"topology.nodes[{i}]"
         if _blank(node.get("kind")):
             problems.append(
-                _error(
-                    "topology_kind_required", f"Topology node '{node_id}' requires a kind.", f"{path}.kind"
-                )
+                _error("topology_kind_required", f"Topology node '{node_id}' requires a kind.", f"{path}.kind")
             )
         semantics = node.get("semantics")
         semantics = semantics if isinstance(semantics, dict) else {}
@@ -387,9 +359,7 @@ def _walk_keys(value: Any, kind: str, path: str, found: list[TemplateProblem]) -
         if key not in known:
             where = f"{path}.{key}" if path else str(key)
             found.append(
-                TemplateProblem(
-                    "unknown_key", f"Unknown key '{key}' at {where} was ignored", "warning", path=where
-                )
+                TemplateProblem("unknown_key", f"Unknown key '{key}' at {where} was ignored", "warning", path=where)
             )
     for key, (child, many) in _CHILDREN.get(kind, {}).items():
         child_path = f"{path}.{key}" if path else key

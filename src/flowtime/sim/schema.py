@@ -36,7 +36,8 @@ def _validator() -> Draft202012Validator:
 
 
 def schema_problems(document: Any) -> list[TemplateProblem]:
-    """Every schema violation of a template document (§3.2), one problem per unknown key."""
+    """Every schema violation of a template document (§3.2), one problem per unknown key; a missing required
+    key is reported at the path it should have."""
     problems: list[TemplateProblem] = []
     for error in _validator().iter_errors(document):
         problems += _problems_of(error)
@@ -56,8 +57,10 @@ def _problems_of(error: ValidationError) -> list[TemplateProblem]:
             for key in error.instance
             if key not in known
         ]
+    if error.validator == "required" and isinstance(error.validator_value, list):
+        missing = next((k for k in error.validator_value if error.message.startswith(f"{k!r} ")), None)
+        if missing is not None:
+            path = f"{path}.{missing}" if path else str(missing)
     detail = best_match(error.context) if error.context else error
-    message = (
-        detail.message if len(detail.message) <= _MAX_MESSAGE else detail.message[: _MAX_MESSAGE - 1] + "…"
-    )
+    message = detail.message if len(detail.message) <= _MAX_MESSAGE else detail.message[: _MAX_MESSAGE - 1] + "…"
     return [TemplateProblem(SCHEMA_CODE, f"Template schema: {message}.", path=path or None)]

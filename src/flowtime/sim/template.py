@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flowtime.model import format_path
 from flowtime.sim.errors import TemplateProblem
 from flowtime.sim.parameters import Parameter, read_declarations
 from flowtime.sim.placeholders import Placeholder, Span, Tokenized, names, scan
@@ -137,8 +138,7 @@ def read_template(raw: bytes | str, origin: str = "<text>") -> tuple[Template | 
     declared = _declared_names(document.get("parameters"))
     for name in names(list(placeholders)):
         if name not in declared:
-            message = f"Placeholder '${{{name}}}' does not match any declared parameter."
-            problems.append(TemplateProblem("placeholder_undeclared", message, parameter=name))
+            problems.append(undeclared(name, document))
     if problems:
         return None, problems
     template = Template(
@@ -152,6 +152,25 @@ def read_template(raw: bytes | str, origin: str = "<text>") -> tuple[Template | 
         schema_problems=tuple(schema_problems(document)),
     )
     return template, []
+
+
+def undeclared(name: str, document: Any) -> TemplateProblem:
+    """``placeholder_undeclared`` for ``${name}``, at the path of the first value that holds it."""
+    placeholder = "${" + name + "}"
+    message = f"Placeholder '{placeholder}' does not match any declared parameter."
+    return TemplateProblem("placeholder_undeclared", message, path=path_of(document, placeholder), parameter=name)
+
+
+def path_of(value: Any, text: str, loc: tuple[str | int, ...] = ()) -> str | None:
+    """The path of the first string (in document order) that contains ``text``, or None."""
+    if isinstance(value, str):
+        return format_path(loc) if text in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = path_of(item, text, (*loc, key))
+        if found is not None:
+            return found
+    return None
 
 
 def template_document(raw: bytes | str) -> Any:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
 from typing import Any
 
 import yaml
+
+from flowtime.model.parse import resolve_plain
 
 _PLAIN = "tag:flowtime:plain"  # a plain scalar without an explicit tag: typed by the core schema below
 _STR = "tag:yaml.org,2002:str"
@@ -21,14 +21,11 @@ _CORE_TAGS = {
 }
 
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_TRUE = frozenset({"true", "True", "TRUE"})
-_FALSE = frozenset({"false", "False", "FALSE"})
-_INT = re.compile(r"[-+]?[0-9]+\Z")
-_OCT = re.compile(r"0o[0-7]+\Z")
-_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
-_INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
-_NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
+# Templates nest a handful of levels; a cap far below the model's keeps libyaml's recursive composer off the
+# C stack and the construction below within Python's recursion limit.
+_MAX_DEPTH = 200
+# Aliases may repeat a subtree; more nodes than this in total is an alias bomb, not a template.
+_MAX_NODES = 1_000_000
 
 
 class YamlSyntaxError(Exception):
@@ -56,41 +53,49 @@ class _Loader(yaml.CSafeLoader):
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The node tree of the single document in ``text`` (None when empty), with character marks."""
-    loader = _Loader(text)
+    """The node tree of the single document in ``text`` (None when empty), with character marks.
+
+    Nesting deeper than ``_MAX_DEPTH`` is refused from the event stream first: libyaml's composer recurses
+    in C and would crash the process on it.
+    """
     try:
-        return loader.get_single_node()  # type: ignore[no-any-return]
+        _check_depth(text)
+        loader = _Loader(text)
+        try:
+            return loader.get_single_node()  # type: ignore[no-any-return]
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise _error_at(problem, mark) from exc
+        raise _error_at(_describe(exc), mark) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc), 1, 1) from exc
+
+
+def _check_depth(text: str) -> None:
+    parser = yaml.CSafeLoader(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    raise _error_at(f"nesting deeper than {_MAX_DEPTH} levels", event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
     finally:
-        loader.dispose()
+        parser.dispose()
 
 
-def resolve_plain(text: str) -> Any:
-    """YAML 1.2 core schema for an untagged plain scalar; timestamps stay strings."""
-    if text in _NULLS:
-        return None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    if _INT.match(text):
-        return int(text)
-    if _OCT.match(text):
-        return int(text[2:], 8)
-    if _HEX.match(text):
-        return int(text[2:], 16)
-    if _FLOAT.match(text):
-        return float(text)
-    if _INF.match(text):
-        return -math.inf if text.startswith("-") else math.inf
-    if _NAN.match(text):
-        return math.nan
-    return text
+def _describe(exc: yaml.MarkedYAMLError) -> str:
+    """The parser's problem and the construct it was reading, with the line that construct starts on (the
+    line, not the column, so that placeholder tokens cannot shift it)."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark = exc.context_mark
+    if exc.context and exc.problem and mark is not None and mark is not exc.problem_mark:
+        return f"{problem} {exc.context} that starts on line {mark.line + 1}"
+    return problem
 
 
 def to_typed(node: yaml.Node) -> Any:
@@ -151,25 +156,50 @@ def _untyped_scalar(node: yaml.ScalarNode) -> Any:
 
 
 def _construct(node: yaml.Node, scalar: Callable[[yaml.ScalarNode], Any]) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        if node.tag not in (_SEQ,):
-            raise _error_at(f"unsupported tag '{node.tag}'", node.start_mark)
-        return [_construct(item, scalar) for item in node.value]
-    if isinstance(node, yaml.MappingNode):
-        if node.tag not in (_MAP,):
-            raise _error_at(f"unsupported tag '{node.tag}'", node.start_mark)
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise _error_at("a mapping key must be a scalar", key_node.start_mark)
-            key = key_node.value
-            if key in out:
-                raise _error_at(f"duplicate key '{key}'", key_node.start_mark)
-            out[key] = _construct(value_node, scalar)
-        return out
-    raise _error_at("unsupported YAML node", node.start_mark)
+    return _Builder(scalar).build(node)
+
+
+class _Builder:
+    """Python values from a node tree; an alias to an enclosing node (a cycle) and alias expansion beyond
+    ``_MAX_NODES`` nodes are errors, not endless recursion or memory."""
+
+    def __init__(self, scalar: Callable[[yaml.ScalarNode], Any]) -> None:
+        self._scalar = scalar
+        self._open: set[int] = set()
+        self._count = 0
+
+    def build(self, node: yaml.Node) -> Any:
+        self._count += 1
+        if self._count > _MAX_NODES:
+            raise _error_at(f"aliases expand to more than {_MAX_NODES} nodes", node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if id(node) in self._open:
+            raise _error_at("an alias refers to a node that contains it", node.start_mark)
+        self._open.add(id(node))
+        try:
+            return self._collection(node)
+        finally:
+            self._open.discard(id(node))
+
+    def _collection(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                raise _error_at(f"unsupported tag '{node.tag}'", node.start_mark)
+            return [self.build(item) for item in node.value]
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                raise _error_at(f"unsupported tag '{node.tag}'", node.start_mark)
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise _error_at("a mapping key must be a scalar", key_node.start_mark)
+                key = key_node.value
+                if key in out:
+                    raise _error_at(f"duplicate key '{key}'", key_node.start_mark)
+                out[key] = self.build(value_node)
+            return out
+        raise _error_at("unsupported YAML node", node.start_mark)
 
 
 def _error_at(problem: str, mark: Any) -> YamlSyntaxError:
