@@ -23,6 +23,7 @@ import httpx
 import pytest
 from tests.e2e.factories import write_wide_template
 
+TIMEOUT_MS = 30_000
 CHROMIUM = Path(os.environ.get("FLOWTIME_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -51,7 +52,7 @@ def _in_ci() -> bool:
 
 def _missing_browser() -> str | None:
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (apt-get install chromium chromium-driver)"
+        return f"{CHROMIUM} is missing: run scripts/ensure-browser.sh (apt-get install chromium)"
     if importlib.util.find_spec("playwright") is None:
         return "the playwright package is missing: pip install -e '.[test]'"
     return None
@@ -75,8 +76,9 @@ def browser_context() -> Iterator[object]:
         if _in_ci():
             pytest.fail(f"End-to-end UI tests cannot run under CI: {reason}")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)  # CI runs on two possibly loaded cores: wait on DOM state generously
     profile = tempfile.mkdtemp(prefix="flowtime-chromium-")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
@@ -86,7 +88,8 @@ def browser_context() -> Iterator[object]:
             args=BROWSER_ARGS,
             viewport={"width": 1400, "height": 900},
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(2 * TIMEOUT_MS)
         yield context
         context.close()
     shutil.rmtree(profile, ignore_errors=True)
@@ -155,3 +158,31 @@ def shot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def colours(page: object) -> dict[str, str]:
+    """The API colour word each drawn topology node is painted with, by node id."""
+    return page.eval_on_selector_all(  # type: ignore[attr-defined]
+        ".node", "els => Object.fromEntries(els.map(e => [e.dataset.node, e.dataset.color]))"
+    )
+
+
+class HeldPosts:
+    """Holds the page's POSTs to one URL until ``release()``, so a test can look at the page mid-request."""
+
+    def __init__(self, page: object, url_glob: str) -> None:
+        self.page = page
+        self.url_glob = url_glob
+        self.routes: list[object] = []
+        page.route(url_glob, self._hold)  # type: ignore[attr-defined]
+
+    def _hold(self, route: object) -> None:
+        if route.request.method == "POST":  # type: ignore[attr-defined]
+            self.routes.append(route)
+        else:
+            route.continue_()  # type: ignore[attr-defined]
+
+    def release(self) -> None:
+        for route in self.routes:
+            route.continue_()  # type: ignore[attr-defined]
+        self.page.unroute(self.url_glob, self._hold)  # type: ignore[attr-defined]

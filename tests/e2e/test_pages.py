@@ -32,8 +32,16 @@ def test_runs_list_shows_runs_and_filters_by_template(page: Page, server: str, a
     expect(page.get_by_role("link", name=first, exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name=second, exact=True)).to_be_visible()
     assert "templateId=manufacturing-line" in page.url
+
+    # Refresh re-reads the list with the filters and page now in the address bar.
+    third = _create(api, "manufacturing-line")
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_role("link", name=third, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=first, exact=True)).to_have_count(0)
+
     page.get_by_label("Mode").select_option("telemetry")
     expect(page.get_by_text("No runs match these filters.")).to_be_visible()
+    shot(page, "runs-list-no-match")
 
 
 def test_server_validation_errors_are_shown_next_to_their_field(page: Page, server: str) -> None:
@@ -55,3 +63,11 @@ def test_health_page_names_roots_without_paths(page: Page, server: str) -> None:
     expect(page.locator("main")).to_contain_text("Telemetry root")
     assert "/tmp" not in page.content()
     shot(page, "health")
+
+
+def test_unknown_run_shows_an_error_page_with_a_way_back(page: Page, server: str) -> None:
+    page.goto(f"{server}/runs/run_that_does_not_exist")
+
+    expect(page.get_by_role("alert")).to_have_text("Run 'run_that_does_not_exist' not found.")
+    expect(page.get_by_role("link", name="Back to the runs")).to_be_visible()
+    shot(page, "error-run-not-found")

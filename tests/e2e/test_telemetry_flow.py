@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from tests.e2e.conftest import require_playwright, shot
+from tests.e2e.conftest import HeldPosts, colours, require_playwright, shot
 
 sync_api = require_playwright()
 Page, expect = sync_api.Page, sync_api.expect
@@ -13,10 +13,28 @@ Page, expect = sync_api.Page, sync_api.expect
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC")
 
 
-def _node_colours(page: Page) -> dict[str, str]:
-    return page.eval_on_selector_all(
-        ".node", "els => Object.fromEntries(els.map(e => [e.dataset.node, e.dataset.color]))"
-    )
+_COUNT_SENDS = """() => {
+  window.sends = 0;
+  if (!window.countingSends) {
+    window.countingSends = true;
+    document.body.addEventListener('htmx:beforeSend', () => window.sends++);
+  }
+}"""
+
+
+def _press_while_in_flight(page: Page, url_glob: str, button: str, form: str, progress: str, done: str) -> None:
+    """Press ``button`` and, while its POST is held, check the progress indicator and the disabled button and
+    submit the form again (as Enter would). Once the answer is shown, exactly one request must have been sent:
+    htmx sends a queued request as soon as the first completes, in the same task that swaps the answer in."""
+    held = HeldPosts(page, url_glob)
+    page.evaluate(_COUNT_SENDS)
+    page.get_by_role("button", name=button, exact=True).click()
+    expect(page.get_by_role("button", name=button, exact=True)).to_be_disabled()
+    expect(page.locator(progress)).to_be_visible()
+    page.locator(form).evaluate("f => f.requestSubmit()")
+    held.release()
+    expect(page.locator(done)).to_be_visible()
+    assert page.evaluate("window.sends") == 1
 
 
 def _inspector_values(page: Page) -> dict[str, str]:
@@ -48,14 +66,15 @@ def _same_values(shown: dict[str, str], expected: dict[str, str]) -> bool:
 
 def test_generate_replay_time_travel_and_overwrite(page: Page, server: str, api: httpx.Client) -> None:
     # A simulation run, created through the orchestration page (plan first, then run).
+    runs_before = api.get("/v1/runs", params={"templateId": "order-system"}).json()["totalCount"]
     page.goto(f"{server}/runs/new")
     page.locator("[data-template-card]", has_text="Order System").click()
     expect(page.locator("#run-form h2")).to_contain_text("Order System")
     page.get_by_role("button", name="Plan").click()
     expect(page.locator("#plan-title")).to_be_visible()
     shot(page, "new-run-plan")
-    page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.locator("#created-title")).to_be_visible()
+    _press_while_in_flight(page, "**/runs/new", "Run", "form.run-form", "#run-progress", "#created-title")
+    assert api.get("/v1/runs", params={"templateId": "order-system"}).json()["totalCount"] == runs_before + 1
     run_id = page.locator(".result-ok dd code").first.inner_text()
     shot(page, "new-run-created")
     page.get_by_role("link", name="Open run detail").click()
@@ -67,7 +86,14 @@ def test_generate_replay_time_travel_and_overwrite(page: Page, server: str, api:
     shot(page, "run-detail-simulation")
 
     # 2. Generate → availability turns true with the API's timestamp.
-    page.get_by_role("button", name="Generate telemetry").click()
+    _press_while_in_flight(
+        page,
+        f"**/runs/{run_id}/telemetry",
+        "Generate telemetry",
+        "form.telemetry-form",
+        "#generate-progress",
+        "[data-notice=success]",
+    )
     expect(page.locator("[data-notice=success]")).to_contain_text("Telemetry bundle generated at")
     expect(page.locator("[data-telemetry-available]")).to_have_text("Yes")
     generated = api.get(f"/v1/runs/{run_id}").json()["telemetry"]["generatedAtUtc"]
@@ -92,13 +118,11 @@ def test_generate_replay_time_travel_and_overwrite(page: Page, server: str, api:
     bins = replay["run"]["grid"]["bins"]
     window = api.get(f"/v1/runs/{replay_id}/state_window", params={"startBin": 0, "endBin": bins - 1}).json()
     nodes = {n["id"]: n for n in window["nodes"]}
-    assert _node_colours(page) == {n: d["colors"][0] for n, d in nodes.items()}
+    assert colours(page) == {n: d["colors"][0] for n, d in nodes.items()}
 
-    def differs(b: int) -> bool:
-        return any(_api_values(n, b) != _api_values(n, 0) for n in nodes.values())
-
-    target = next(b for b in range(1, bins) if differs(b))
-    node_id = next(n for n, d in nodes.items() if _api_values(d, target) != _api_values(d, 0))
+    # The first bin whose colours differ from bin 0's, and a node whose colour changes there.
+    target = next(b for b in range(1, bins) if any(d["colors"][b] != d["colors"][0] for d in nodes.values()))
+    node_id = next(n for n, d in nodes.items() if d["colors"][target] != d["colors"][0])
     page.locator(f'.node[data-node="{node_id}"]').click()
     expect(page.locator("[data-inspector-node]")).to_contain_text(node_id)
     assert _same_values(_inspector_values(page), _api_values(nodes[node_id], 0))
@@ -108,7 +132,8 @@ def test_generate_replay_time_travel_and_overwrite(page: Page, server: str, api:
     for _ in range(target):
         page.keyboard.press("ArrowRight")
     expect(page.locator("#topology")).to_have_attribute("data-bin", str(target))
-    assert _node_colours(page) == {n: d["colors"][target] for n, d in nodes.items()}
+    assert colours(page) == {n: d["colors"][target] for n, d in nodes.items()}
+    assert page.locator(f'.node[data-node="{node_id}"]').get_attribute("data-color") != nodes[node_id]["colors"][0]
     shown_values = _inspector_values(page)
     assert _same_values(shown_values, _api_values(nodes[node_id], target))
     assert not _same_values(shown_values, _api_values(nodes[node_id], 0))

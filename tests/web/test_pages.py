@@ -110,8 +110,26 @@ def test_plan_shows_the_dry_run_and_writes_nothing(client: TestClient):
 
     assert response.status_code == 200
     assert "Plan (dry run — nothing was written)" in response.text
-    assert "No files scheduled for this plan." in response.text
+    assert "None: a simulation run computes every series from the model." in response.text
     assert client.get("/v1/runs").json()["totalCount"] == 0
+
+
+def test_telemetry_plan_lists_the_capture_files_by_name(client: TestClient, data_dir: Path):
+    run_id = create_run(client)
+    client.post(f"/runs/{run_id}/telemetry", data={"captureKey": ""}, headers=HX)
+    form = {
+        "templateId": "transportation-basic",
+        "mode": "telemetry",
+        "captureDirectory": f"run:{run_id}",
+        "action": "plan",
+    }
+
+    html = client.post("/runs/new", data=form, headers=HX).text
+
+    assert "<dt>Telemetry bundle</dt><dd>run:" + run_id + "</dd>" in html
+    assert '<li><code>demand.csv</code> <span class="muted">TransitLine · Arrivals</span></li>' in html
+    assert f'<option value="run:{run_id}" selected>' in html
+    assert str(data_dir) not in html
 
 
 def test_run_creates_the_run_and_links_to_it(client: TestClient):
@@ -230,6 +248,27 @@ def test_generate_then_409_then_overwrite(client: TestClient, data_dir: Path):
     assert all(str(data_dir) not in r.text for r in (first, again, overwrite))
 
 
+def test_409_for_a_bundle_of_another_run_names_that_run(client: TestClient):
+    first = create_run(client)
+    second = create_run(client, parameters={"demandPattern": [1, 2, 3, 4, 5, 6]})
+    client.post(f"/runs/{first}/telemetry", data={"captureKey": "shared-key"}, headers=HX)
+
+    response = client.post(f"/runs/{second}/telemetry", data={"captureKey": "shared-key"}, headers=HX)
+
+    assert response.status_code == 409
+    assert f"It was captured from run {first}; overwriting replaces it with this run&#39;s." in response.text
+
+
+def test_replay_names_the_bundle_it_will_use(client: TestClient):
+    run_id = create_run(client)
+    client.post(f"/runs/{run_id}/telemetry", data={"captureKey": ""}, headers=HX)
+
+    html = client.get(f"/runs/{run_id}").text
+
+    assert f"Replay from telemetry uses the bundle kept with run <code>{run_id}</code>, generated" in html
+    assert f'<input type="hidden" name="captureDirectory" value="run:{run_id}">' in html
+
+
 def test_generate_on_a_telemetry_run_is_not_offered(client: TestClient):
     run_id = create_run(client)
     client.post(f"/runs/{run_id}/telemetry", data={"captureKey": "tk"}, headers=HX)
@@ -289,8 +328,8 @@ def test_time_travel_page_draws_every_topology_node_and_configures_the_script(cl
 
     html = client.get(f"/runs/{run_id}/time-travel").text
 
-    nodes = re.findall(r'data-node="([^"]+)" data-layer="(\d+)"', html)
-    assert nodes == [("LoadBalancer", "0"), ("AuthService", "1"), ("Database", "2")]
+    nodes = re.findall(r'data-node="([^"]+)" data-kind="([^"]+)" data-layer="(\d+)"', html)
+    assert nodes == [("LoadBalancer", "service", "0"), ("AuthService", "service", "1"), ("Database", "service", "2")]
     assert html.count('marker-end="url(#arrow)"') == 2
     assert _config(html) == {
         "runId": run_id,
@@ -323,7 +362,10 @@ def test_every_posting_form_disables_its_buttons_while_in_flight(client: TestCli
     forms = [f for html in pages_html for f in re.findall(r"<form[^>]*hx-post[^>]*>", html)]
 
     assert len(forms) >= 6
-    assert all("hx-disabled-elt=" in f for f in forms), forms
+    # A plain selector disables every match; htmx's "find …" would disable only the first button.
+    disabled = {re.search(r'hx-disabled-elt="([^"]+)"', f).group(1) for f in forms}  # type: ignore[union-attr]
+    assert disabled == {".run-form button[type=submit]", "#telemetry-panel button"}
+    assert all(re.search(r'hx-sync="[^"]+:drop"', f) for f in forms), forms
 
 
 # ---------------------------------------------------------------------------------------- health and static
@@ -337,6 +379,7 @@ def test_health_page_shows_status_counts_and_root_names_only(client: TestClient,
     assert "healthy" in html
     assert "<dt>Runs</dt><dd>1</dd>" in html
     assert "Telemetry root" in html
+    assert '<a href="/openapi.json">OpenAPI document</a>' in html
     assert str(data_dir) not in html
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from flowtime.model import Topology
 
-NODE_WIDTH = 180
+NODE_WIDTH = 160
 NODE_HEIGHT = 64
-GAP_X = 72
+GAP_X = 56
 GAP_Y = 28
 MARGIN = 24
 _SWEEPS = 4

@@ -287,11 +287,10 @@ def generate_telemetry(request: Request, run_id: str, service: Service, pairs: F
     except CaptureExists as exc:
         status = 409
         when = exc.generated_at_utc or "an unknown time"
-        notice = {
-            "kind": "info",
-            "message": f"A telemetry bundle already exists (generated at {when}). Turn on Overwrite to regenerate.",
-            "offer_overwrite": True,
-        }
+        message = f"A telemetry bundle already exists (generated at {when}). Turn on Overwrite to regenerate."
+        if exc.source_run_id and exc.source_run_id != run_id:
+            message += f" It was captured from run {exc.source_run_id}; overwriting replaces it with this run's."
+        notice = {"kind": "info", "message": message, "offer_overwrite": True}
     except FlowTimeError as exc:
         status = _status(exc)
         notice = {"kind": "error", "message": f"Error: {exc.message}"}

@@ -2,10 +2,17 @@
 (function () {
   "use strict";
 
+  // Calls fn once per element matching selector under root: htmx swaps re-run setup on new content only.
+  function each(root, selector, fn) {
+    root.querySelectorAll(selector).forEach(function (el) {
+      if (el.dataset.bound) return;
+      el.dataset.bound = "1";
+      fn(el);
+    });
+  }
+
   function setupCopy(root) {
-    root.querySelectorAll("[data-copy]").forEach(function (btn) {
-      if (btn.dataset.bound) return;
-      btn.dataset.bound = "1";
+    each(root, "[data-copy]", function (btn) {
       btn.addEventListener("click", function () {
         var text = btn.dataset.copy;
         var done = function () { btn.textContent = "Copied"; setTimeout(function () { btn.textContent = "Copy"; }, 1500); };
@@ -21,9 +28,7 @@
   }
 
   function setupSearch(root) {
-    root.querySelectorAll("[data-filter-list]").forEach(function (input) {
-      if (input.dataset.bound) return;
-      input.dataset.bound = "1";
+    each(root, "[data-filter-list]", function (input) {
       var list = document.querySelector(input.dataset.filterList);
       var empty = document.getElementById("template-search-empty");
       input.addEventListener("input", function () {
@@ -56,9 +61,7 @@
   }
 
   function setupArrays(root) {
-    root.querySelectorAll("[data-array-editor]").forEach(function (editor) {
-      if (editor.dataset.bound) return;
-      editor.dataset.bound = "1";
+    each(root, "[data-array-editor]", function (editor) {
       var cells = editor.querySelector("[data-cells]");
       var count = editor.querySelector("[data-count]");
       var refresh = function () { count.textContent = cells.children.length + " values"; };
@@ -92,9 +95,7 @@
   }
 
   function setupModeSwitch(root) {
-    root.querySelectorAll("[data-mode-switch]").forEach(function (box) {
-      if (box.dataset.bound) return;
-      box.dataset.bound = "1";
+    each(root, "[data-mode-switch]", function (box) {
       var only = box.querySelector("[data-telemetry-only]");
       box.addEventListener("change", function () {
         var checked = box.querySelector('input[name="mode"]:checked');
@@ -104,9 +105,7 @@
   }
 
   function setupCards(root) {
-    root.querySelectorAll("[data-template-card]").forEach(function (card) {
-      if (card.dataset.bound) return;
-      card.dataset.bound = "1";
+    each(root, "[data-template-card]", function (card) {
       card.addEventListener("click", function () {
         document.querySelectorAll("[data-template-card]").forEach(function (c) {
           c.classList.remove("card-selected");
@@ -118,8 +117,17 @@
     });
   }
 
+  // Refresh re-requests the page's current address, so filters and paging changed by htmx are kept.
+  function setupRefresh(root) {
+    each(root, "[data-refresh]", function (btn) {
+      btn.addEventListener("click", function () {
+        htmx.ajax("GET", window.location.pathname + window.location.search, { source: btn, target: btn.dataset.refresh });
+      });
+    });
+  }
+
   function setup(root) {
-    setupCopy(root); setupSearch(root); setupArrays(root); setupModeSwitch(root); setupCards(root);
+    setupCopy(root); setupSearch(root); setupArrays(root); setupModeSwitch(root); setupCards(root); setupRefresh(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () { setup(document); });

@@ -18,7 +18,9 @@
   var selected = null;
   var timer = null;
   var charts = [];
-  var seenWarnings = new Set();
+  // Warnings the page already lists (run.json and capture warnings) are not repeated from /state_window.
+  var seenWarnings = new Set(Array.prototype.map.call(
+    document.querySelectorAll("[data-warning-key]"), function (li) { return li.dataset.warningKey; }));
   var paintedStart = -1;
 
   var LABELS = {
@@ -36,9 +38,10 @@
     svg.querySelectorAll(".node").forEach(function (g) {
       nodes.push({
         id: g.dataset.node, layer: +g.dataset.layer, slot: +g.dataset.slot, g: g,
-        kind: g.querySelector(".node-kind").textContent,
+        kind: g.dataset.kind,
         fill: g.querySelector(".node-fill"), pattern: g.querySelector(".node-pattern"),
-        glyph: g.querySelector(".node-glyph"), metric: g.querySelector(".node-metric")
+        glyph: g.querySelector(".node-glyph"), metric: g.querySelector(".node-metric"),
+        status: g.querySelector(".node-status")
       });
     });
   }
@@ -98,15 +101,19 @@
     var all = (body.warnings || []).slice();
     body.nodes.forEach(function (n) { ((n.telemetry && n.telemetry.warnings) || []).forEach(function (w) { all.push(w); }); });
     all.forEach(function (w) {
-      var key = [w.code, w.nodeId, w.message].join("|");
+      var key = [w.code, w.nodeId || "", w.message].join("|");
       if (seenWarnings.has(key)) return;
       seenWarnings.add(key);
       var li = document.createElement("li");
       li.className = "warning";
+      li.dataset.warningKey = key;
       li.innerHTML = '<span class="warning-glyph" aria-hidden="true">⚠</span> <code></code> <span></span>';
       li.querySelector("code").textContent = w.code;
-      li.querySelector("span:last-child").textContent = w.message + (w.nodeId ? " · node " + w.nodeId : "");
+      li.querySelector("span:last-child").textContent = w.message + (w.nodeId ? " · node " + w.nodeId : "") +
+        (w.bins && w.bins.length ? " · bins " + w.bins.join(", ") : "");
       stateWarnings.appendChild(li);
+      var empty = document.querySelector("#warnings-title ~ [data-warnings-empty]");
+      if (empty) empty.hidden = true;
     });
   }
 
@@ -131,7 +138,8 @@
       n.fill.setAttribute("fill", st.hex);
       n.pattern.setAttribute("fill", "url(#" + st.pattern + ")");
       n.glyph.textContent = st.glyph;
-      n.metric.textContent = st.word + " · " + metric;
+      n.metric.textContent = metric;
+      n.status.textContent = st.word + " · " + n.kind;
       n.g.dataset.color = colour;
       n.g.setAttribute("class", "node status-" + st.color);
       n.g.setAttribute("aria-label", n.id + ", " + n.kind + ": " + st.word + ", " + metric);
