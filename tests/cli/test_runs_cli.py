@@ -11,44 +11,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 import uvicorn
 from typer.testing import CliRunner
 
-from flowtime.cli import runs as runs_cli
-from flowtime.cli.context import set_settings
-from flowtime.cli.state import state
+from flowtime.cli.main import app, hoist_global_options
+from flowtime.logs import get_logger
 from flowtime.runs import Settings
 from flowtime.server import create_app
 
 
-def build_app() -> typer.Typer:
-    """The commands as the lead's ``cli/main.py`` registers them."""
-    app = typer.Typer()
-    app.add_typer(runs_cli.app, name="runs")
-    app.command("state")(state)
-    telemetry = typer.Typer()
-    telemetry.command("generate")(runs_cli.generate)
-    telemetry.command("list")(runs_cli.list_captures)
-    app.add_typer(telemetry, name="telemetry")
-    return app
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name in ("FLOWTIME_SERVER", "FLOWTIME_LOG_LEVEL", "FLOWTIME_RUNS_ROOT", "FLOWTIME_TELEMETRY_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings.resolve(data_dir=tmp_path / "data", env={})
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """Each invocation configures the process's logging, as the real command does; undo it afterwards."""
+    logger = get_logger()
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    resolved = Settings.resolve(data_dir=tmp_path / "data", env={})
-    set_settings(resolved)
-    return resolved
-
-
-@pytest.fixture
-def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.delenv("FLOWTIME_SERVER", raising=False)
+def cli(settings: Settings) -> Any:
+    """The real ``flowtime`` command tree, with global options anywhere, on the test's data directory."""
     runner = CliRunner()
-    app = build_app()
 
     def invoke(*args: str) -> Any:
-        return runner.invoke(app, list(args))
+        return runner.invoke(app, hoist_global_options(["--data-dir", str(settings.data_dir), *args]))
 
     return invoke
 
@@ -59,9 +54,7 @@ def server(settings: Settings) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -140,7 +133,8 @@ def test_dry_run_text(cli: Any) -> None:
 def test_exit_codes_follow_the_api_status(cli: Any, args: tuple[str, ...], code: int) -> None:
     result = cli(*args)
     assert result.exit_code == code, result.output
-    assert any(line.startswith("Error [") for line in result.stderr.splitlines())
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error [")
 
 
 def test_json_errors_print_the_api_body(cli: Any) -> None:
@@ -184,3 +178,17 @@ def test_unreachable_server_is_a_runtime_failure(cli: Any) -> None:
     result = cli("runs", "list", "--server", "http://127.0.0.1:9")
     assert result.exit_code == 1
     assert "server_unreachable" in result.stderr
+
+
+def test_in_process_commands_print_only_the_error_unless_a_level_is_chosen(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = ("runs", "create", "--template-id", "nope", "--mode", "simulation")
+    assert cli(*refused).stderr.splitlines() == ["Error [template_not_found]: Template not found: nope"]
+    assert cli("runs", "create", "--template-id", "http-service", "--mode", "simulation").stderr == ""
+    chosen = cli(*refused, "--log-level", "warning").stderr.splitlines()
+    assert [json.loads(line)["eventId"] for line in chosen[:-1]] == [4500]
+    assert chosen[-1] == "Error [template_not_found]: Template not found: nope"
+    monkeypatch.setenv("FLOWTIME_LOG_LEVEL", "info")
+    events = [json.loads(line)["eventId"] for line in cli(*refused).stderr.splitlines()[:-1]]
+    assert events[:2] == [1001, 4001] and events[-1] == 4500

@@ -13,7 +13,6 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
-import click
 import httpx
 
 from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable
@@ -22,7 +21,6 @@ from flowtime.runs.service import RunService
 from flowtime.runs.settings import Settings
 
 SERVER_ENV = "FLOWTIME_SERVER"
-LOG_LEVEL_ENV = "FLOWTIME_LOG_LEVEL"
 _TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
 
@@ -79,13 +77,18 @@ def remote_error(status: int, body: Any) -> FlowTimeError:
 class Client:
     """Answers of the client endpoints; in-process unless ``server`` (or ``FLOWTIME_SERVER``) names a URL."""
 
-    def __init__(self, settings: Settings, server: str | None = None) -> None:
+    def __init__(self, settings: Settings, server: str | None = None, *, quiet: bool = False) -> None:
+        """``quiet``: the in-process service logs only errors (its 4xx outcomes log at warning level, and a
+        CLI user asked for an answer; the ``Error [code]: message`` line already says what went wrong)."""
         self.settings = settings
         self.server = (server or os.environ.get(SERVER_ENV) or "").strip().rstrip("/") or None
+        self.quiet = quiet
 
     @cached_property
     def service(self) -> RunService:
-        _quiet_unless_asked()
+        if self.quiet:
+            logger = get_logger()
+            logger.setLevel(max(logger.getEffectiveLevel(), logging.ERROR))
         return RunService(self.settings.ensure_roots())
 
     def create_run(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,20 +146,6 @@ class Client:
         if response.is_success and isinstance(body, dict):
             return body
         raise remote_error(response.status_code, body)
-
-
-def _quiet_unless_asked() -> None:
-    """Keep the in-process service's event log to errors unless ``--log-level``/``FLOWTIME_LOG_LEVEL`` chose.
-
-    The service logs as it does in the server (4xx outcomes at warning level); a CLI user asked for an
-    answer, and the ``Error [code]: message`` line already says what went wrong.
-    """
-    context = click.get_current_context(silent=True)
-    chosen = context.find_root().params.get("log_level") if context is not None else None
-    if chosen or os.environ.get(LOG_LEVEL_ENV, "").strip():
-        return
-    logger = get_logger()
-    logger.setLevel(max(logger.getEffectiveLevel(), logging.ERROR))
 
 
 def _segment(value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,13 +26,16 @@ ServerOpt = Annotated[
 ]
 
 
-def client(server: str | None) -> Client:
-    return Client(settings_of(), server)
+def client(context: typer.Context, server: str | None) -> Client:
+    """The command's client; in-process it logs only errors unless ``--log-level``/``FLOWTIME_LOG_LEVEL`` chose."""
+    chosen = context.find_root().params.get("log_level") or os.environ.get("FLOWTIME_LOG_LEVEL", "").strip()
+    return Client(settings_of(), server, quiet=not chosen)
 
 
 @app.command("create")
 @handle_errors(Convention.CLIENT)
 def create(
+    context: typer.Context,
     template_id: Annotated[str, typer.Option("--template-id", help="Template to run.", show_default=False)],
     mode: Annotated[str | None, typer.Option("--mode", help="simulation | telemetry (default telemetry).")] = None,
     param: Annotated[
@@ -72,7 +76,7 @@ def create(
         "dryRun": dry_run,
         "overwriteExisting": overwrite,
     }
-    response = client(server).create_run(body)
+    response = client(context, server).create_run(body)
     if json_output:
         print_json(response)
     elif response["isDryRun"]:
@@ -95,6 +99,7 @@ def create(
 @app.command("list")
 @handle_errors(Convention.CLIENT)
 def list_(
+    context: typer.Context,
     mode: Annotated[str | None, typer.Option("--mode", help="simulation | telemetry")] = None,
     template_id: Annotated[str | None, typer.Option("--template-id", help="Only runs of this template.")] = None,
     has_warnings: Annotated[str | None, typer.Option("--has-warnings", help="true | false")] = None,
@@ -104,7 +109,7 @@ def list_(
     server: ServerOpt = None,
 ) -> None:
     """List runs, newest first (GET /v1/runs)."""
-    response = client(server).list_runs(
+    response = client(context, server).list_runs(
         mode=mode, template_id=template_id, has_warnings=has_warnings, page=page, page_size=page_size
     )
     if json_output:
@@ -128,12 +133,13 @@ def list_(
 @app.command("show")
 @handle_errors(Convention.CLIENT)
 def show(
+    context: typer.Context,
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="Run id.", show_default=False)],
     json_output: JsonOpt = False,
     server: ServerOpt = None,
 ) -> None:
     """Show one run (GET /v1/runs/{runId})."""
-    response = client(server).show_run(run_id)
+    response = client(context, server).show_run(run_id)
     if json_output:
         print_json(response)
         return
@@ -154,6 +160,7 @@ def show(
 
 @handle_errors(Convention.CLIENT)
 def generate(
+    context: typer.Context,
     run_id: Annotated[str, typer.Option("--run-id", help="Simulation run to capture.", show_default=False)],
     capture_key: Annotated[str | None, typer.Option("--capture-key", help="Write to <TelemetryRoot>/<key>.")] = None,
     output_dir: Annotated[str | None, typer.Option("--output-dir", help="Write to this directory.")] = None,
@@ -166,7 +173,7 @@ def generate(
         "source": {"type": "run", "runId": run_id},
         "output": {"captureKey": capture_key, "directory": output_dir, "overwrite": overwrite},
     }
-    response = client(server).generate_capture(body)
+    response = client(context, server).generate_capture(body)
     if json_output:
         print_json(response)
         return
@@ -180,13 +187,14 @@ def generate(
 
 @handle_errors(Convention.CLIENT)
 def list_captures(
+    context: typer.Context,
     template_id: Annotated[str | None, typer.Option("--template-id", help="Only captures of this template.")] = None,
     source_run_id: Annotated[str | None, typer.Option("--source-run-id", help="Only captures of this run.")] = None,
     json_output: JsonOpt = False,
     server: ServerOpt = None,
 ) -> None:
     """List capture bundles, newest first (GET /v1/telemetry/captures)."""
-    response = client(server).list_captures(template_id=template_id, source_run_id=source_run_id)
+    response = client(context, server).list_captures(template_id=template_id, source_run_id=source_run_id)
     if json_output:
         print_json(response)
         return

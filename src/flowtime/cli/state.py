@@ -14,6 +14,7 @@ from flowtime.errors import InvalidInput
 
 @handle_errors(Convention.CLIENT)
 def state(
+    context: typer.Context,
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="Run id.", show_default=False)],
     bin_index: Annotated[int | None, typer.Option("--bin", help="Bin index (snapshot).")] = None,
     start_bin: Annotated[int | None, typer.Option("--start-bin", help="First bin of a window.")] = None,
@@ -27,10 +28,10 @@ def state(
         raise InvalidInput("Give either --bin N or both --start-bin S and --end-bin E.", code="invalid_option")
     if windowed:
         assert start_bin is not None and end_bin is not None
-        response = client(server).state_window(run_id, start_bin, end_bin)
+        response = client(context, server).state_window(run_id, start_bin, end_bin)
     else:
         assert bin_index is not None
-        response = client(server).state(run_id, bin_index)
+        response = client(context, server).state(run_id, bin_index)
     if json_output:
         print_json(response)
     elif windowed:
