@@ -196,3 +196,46 @@ def test_capture_warnings_reach_the_replays_detail_and_state(client: TestClient,
     assert [n["telemetry"]["warnings"][1:] for n in window["nodes"]] == [[{**w, "bins": [1]}] for w in expected]
     later = client.get("/v1/runs/replay/state_window", params={"startBin": 2, "endBin": 3}).json()
     assert [n["telemetry"]["warnings"][1:] for n in later["nodes"]] == [[], []]
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        {"directory": "{runs}/victim"},
+        {"directory": "{runs}/victim/series"},
+        {"directory": "../victim/model"},
+        {"directory": "{runs}"},
+        {"directory": "{runs}/fresh"},
+        {"directory": "{telemetry}"},
+        {"directory": "."},
+        {"directory": ".locks"},
+        {"directory": "keys/.hidden"},
+    ],
+)
+def test_capture_targets_that_overwrite_would_destroy_are_refused(
+    client: TestClient, settings: Settings, output: dict[str, str]
+) -> None:
+    source = simulate(client)
+    victim = client.post(
+        "/v1/runs", json={"templateId": "http-service", "mode": "simulation", "options": {"runId": "victim"}}
+    )
+    assert victim.status_code == 201
+    before = sorted(str(p.relative_to(settings.runs_root)) for p in (settings.runs_root / "victim").rglob("*"))
+    directory = output["directory"].format(runs=settings.runs_root, telemetry=settings.telemetry_root)
+    response = capture(client, source, directory=directory, overwrite=True)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_output")
+    assert str(settings.runs_root.resolve()) not in response.json()["error"].replace(directory, "")
+    after = sorted(str(p.relative_to(settings.runs_root)) for p in (settings.runs_root / "victim").rglob("*"))
+    assert after == before
+    assert client.get("/v1/runs/victim").status_code == 200
+
+
+def test_capture_directories_of_their_own_are_accepted(client: TestClient, settings: Settings) -> None:
+    source = simulate(client)
+    for directory in ("mine", str(settings.telemetry_root / "abs" / "dir")):
+        response = capture(client, source, directory=directory)
+        assert response.status_code == 200, response.text
+    assert (settings.telemetry_root / "mine" / "manifest.json").is_file()
+    assert (settings.telemetry_root / "abs" / "dir" / "manifest.json").is_file()
+    listed = {i["captureDirectory"] for i in client.get("/v1/telemetry/captures").json()["items"]}
+    assert {"mine", "abs/dir"} <= listed

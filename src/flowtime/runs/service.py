@@ -35,7 +35,7 @@ from flowtime.runs.details import (
     sources_resolved,
 )
 from flowtime.runs.requests import parse_capture_request, parse_mode, parse_run_request
-from flowtime.runs.sandbox import contain, run_directory, validate_series_id
+from flowtime.runs.sandbox import check_capture_target, contain, run_directory, validate_series_id
 from flowtime.runs.settings import Settings
 from flowtime.runs.state import RunState, load_run_state
 from flowtime.runs.timetravel import snapshot, window
@@ -250,6 +250,15 @@ class RunService:
         """``POST /v1/telemetry/captures``: explicit generation from a simulation run (telemetry.md §3)."""
         request = parse_capture_request(body)
         settings = self.settings
+        if request.capture_key is not None or request.directory is not None:
+            given = request.capture_key or request.directory or ""
+            check_capture_target(
+                Path(given) if os.path.isabs(given) else settings.telemetry_root / given,
+                runs_root=settings.runs_root,
+                telemetry_root=settings.telemetry_root,
+                roots=settings.sandbox_roots,
+                given=given,
+            )
         result = generate_capture(
             request.run_id,
             runs_root=settings.runs_root,
