@@ -94,6 +94,187 @@ def test_systems_templates_name_outputs_after_topology_node_and_metric(catalogue
     assert named == expected
 
 
+# templates.md §10.3-§10.4: (name, type, arrayOf, default, minimum, maximum)
+PARAMETER_TABLES: dict[str, list[tuple[str, str, str | None, object, float | None, float | None]]] = {
+    "transportation-basic": [
+        ("bins", "integer", None, 6, 3, 48),
+        ("binSize", "integer", None, 60, 15, 480),
+        ("demandPattern", "array", "double", [10, 15, 20, 25, 18, 12], 0, 1000),
+        ("capacityPattern", "array", "double", [15, 18, 25, 30, 22, 16], 1, 1000),
+        ("telemetryDemandSource", "string", None, "", None, None),
+    ],
+    "it-system-microservices": [
+        ("bins", "integer", None, 6, 3, 48),
+        ("binSize", "integer", None, 60, 15, 480),
+        ("requestPattern", "array", "double", [100, 150, 200, 180, 120, 80], 0, 10000),
+        ("loadBalancerCapacity", "array", "double", [300] * 6, 1, 10000),
+        ("authCapacity", "array", "double", [250] * 6, 1, 10000),
+        ("databaseCapacity", "array", "double", [180] * 6, 1, 10000),
+        ("telemetryRequestsSource", "string", None, "", None, None),
+    ],
+    "manufacturing-line": [
+        ("bins", "integer", None, 6, 3, 48),
+        ("binSize", "integer", None, 60, 15, 480),
+        ("rawMaterialSchedule", "array", "double", [100, 100, 80, 120, 100, 90], 0, 500),
+        ("assemblyCapacity", "array", "double", [90] * 6, 1, 200),
+        ("qualityCapacity", "array", "double", [80] * 6, 1, 200),
+        ("qualityRate", "number", None, 0.95, 0.1, 1.0),
+        ("productionRate", "number", None, 12, 1, 100),
+        ("defectRate", "number", None, 0.05, 0, 0.5),
+        ("telemetryRawMaterialsSource", "string", None, "", None, None),
+    ],
+    "supply-chain-multi-tier": [
+        ("bins", "integer", None, 6, 3, 48),
+        ("binSize", "integer", None, 60, 15, 480),
+        ("demandPattern", "array", "double", [80, 120, 160, 140, 100, 60], 0, 5000),
+        ("supplierCapacity", "array", "double", [200] * 6, 1, 5000),
+        ("distributorCapacity", "array", "double", [150] * 6, 1, 5000),
+        ("retailerCapacity", "array", "double", [120] * 6, 1, 5000),
+        ("bufferSize", "number", None, 1.2, 1.0, 3.0),
+        ("telemetryDemandSource", "string", None, "", None, None),
+    ],
+    "network-reliability": [
+        ("bins", "integer", None, 12, 1, 48),
+        ("binSize", "integer", None, 60, 15, 480),
+        ("rngSeed", "integer", None, 42, 1, 2147483647),
+        ("baseLoad", "array", "double", [100, 120, 150, 180, 200, 190, 170, 160, 140, 130, 110, 105], 0, 1000),
+        ("serverBaseCapacity", "integer", None, 150, 50, 500),
+        ("telemetryBaseLoadSource", "string", None, "", None, None),
+    ],
+    "order-system": [
+        ("bins", "integer", None, 12, 1, 1440),
+        ("binSize", "integer", None, 5, 1, 60),
+        ("orderDemand", "array", "int", [42, 45, 51, 58, 64, 61, 57, 55, 60, 66, 59, 48], 0, 100000),
+        ("orderCapacity", "array", "int", [60] * 12, 1, 100000),
+        ("orderErrorRate", "number", None, 0.03, 0, 1),
+        ("paymentShare", "number", None, 0.9, 0, 1),
+        ("paymentCapacity", "integer", None, 50, 1, 100000),
+        ("paymentErrorRate", "number", None, 0.02, 0, 1),
+        ("telemetryOrderArrivalsSource", "string", None, "", None, None),
+    ],
+    "microservices": [
+        ("bins", "integer", None, 12, 1, 1440),
+        ("binSize", "integer", None, 10, 1, 60),
+        ("gatewayDemand", "array", "int", [120, 135, 150, 170, 190, 210, 205, 185, 160, 140, 130, 125], 0, 1000000),
+        *[
+            (f"{p}Capacity", "integer", None, c, 1, 1000000)
+            for p, c in [
+                ("gateway", 200),
+                ("auth", 190),
+                ("order", 150),
+                ("payment", 120),
+                ("inventory", 130),
+                ("shipping", 100),
+            ]
+        ],
+        *[
+            (f"{p}Share", "number", None, v, 0, 1)
+            for p, v in (("order", 0.75), ("payment", 0.95), ("inventory", 0.9), ("shipping", 0.7))
+        ],
+        ("telemetryGatewayArrivalsSource", "string", None, "", None, None),
+    ],
+    "http-service": [
+        ("bins", "integer", None, 8, 1, 1440),
+        ("binSize", "integer", None, 15, 1, 60),
+        ("requestPattern", "array", "int", [80, 95, 120, 150, 165, 140, 110, 90], 0, 1000000),
+        ("serviceCapacity", "integer", None, 150, 1, 1000000),
+        ("errorRate", "number", None, 0.02, 0, 1),
+        ("telemetryRequestsSource", "string", None, "", None, None),
+    ],
+}
+
+
+@pytest.mark.parametrize("template_id", sorted(PARAMETER_TABLES))
+def test_parameters_match_the_catalogue_tables(catalogue: Catalogue, template_id: str) -> None:
+    declared = [
+        (p.name, p.type, p.array_of, p.default, p.minimum, p.maximum) for p in catalogue.get(template_id).parameters
+    ]
+    assert declared == PARAMETER_TABLES[template_id]
+
+
+# templates.md §10.3: service node (arrivals → served, errors) and the edges, declared in this order
+REFERENCE_TOPOLOGY: dict[str, tuple[list[tuple[str, str, str, str | None]], list[tuple[str, str]]]] = {
+    "transportation-basic": ([("TransitLine", "passenger_demand", "passengers_served", "unmet_demand")], []),
+    "it-system-microservices": (
+        [
+            ("LoadBalancer", "user_requests", "load_balanced_requests", "failed_requests"),
+            ("AuthService", "load_balanced_requests", "authenticated_requests", "failed_requests"),
+            ("Database", "authenticated_requests", "processed_requests", "failed_requests"),
+        ],
+        [("LoadBalancer:out", "AuthService:in"), ("AuthService:out", "Database:in")],
+    ),
+    "manufacturing-line": (
+        [
+            ("AssemblyLine", "raw_materials", "assembly", "defects"),
+            ("QualityControl", "assembly", "quality_control", None),
+            ("PackagingStation", "quality_control", "packaging", None),
+        ],
+        [("AssemblyLine:out", "QualityControl:in"), ("QualityControl:out", "PackagingStation:in")],
+    ),
+    "supply-chain-multi-tier": (
+        [
+            ("Supplier", "customer_demand", "supplied_items", None),
+            ("Distributor", "supplied_items", "distributed_items", None),
+            ("Retailer", "distributed_items", "retail_sales", "unmet_demand"),
+        ],
+        [("Supplier:out", "Distributor:in"), ("Distributor:out", "Retailer:in")],
+    ),
+    "network-reliability": (
+        [
+            ("EdgeGateway", "base_requests", "network_requests", "network_failures"),
+            ("CorePlatform", "network_requests", "successful_requests", "database_failures"),
+        ],
+        [("EdgeGateway:out", "CorePlatform:in")],
+    ),
+}
+
+
+@pytest.mark.parametrize("template_id", sorted(REFERENCE_TOPOLOGY))
+def test_reference_topologies_have_exactly_the_listed_semantics(catalogue: Catalogue, template_id: str) -> None:
+    topology = catalogue.get(template_id).document["topology"]
+    nodes, edges = REFERENCE_TOPOLOGY[template_id]
+    assert [(n["id"], n["kind"], n["semantics"]) for n in topology["nodes"]] == [
+        (node_id, "service", {"arrivals": a, "served": s} | ({"errors": e} if e else {})) for node_id, a, s, e in nodes
+    ]
+    assert [(e["from"], e["to"], e.get("weight", 1)) for e in topology["edges"]] == [(a, b, 1) for a, b in edges]
+
+
+def test_systems_topologies_map_every_metric_to_the_prefixed_node(catalogue: Catalogue) -> None:
+    services = {
+        "order-system": [("OrderService", "order"), ("PaymentService", "payment")],
+        "microservices": [
+            ("ApiGateway", "gateway"), ("AuthService", "auth"), ("OrderService", "order"),
+            ("PaymentService", "payment"), ("InventoryService", "inventory"), ("ShippingService", "shipping"),
+        ],
+        "http-service": [("HttpService", "http")],
+    }  # fmt: skip
+    for template_id, expected in services.items():
+        nodes = [n for n in catalogue.get(template_id).document["topology"]["nodes"] if n["kind"] == "service"]
+        assert [(n["id"], n["semantics"]) for n in nodes] == [
+            (node_id, {m: f"{p}_{m}" for m in ("arrivals", "served", "errors", "capacity")}) for node_id, p in expected
+        ], template_id
+    edges = catalogue.get("microservices").document["topology"]["edges"]
+    assert [(e["from"], e["to"], e["weight"]) for e in edges] == [
+        ("ApiGateway:out", "AuthService:in", 1),
+        ("ApiGateway:out", "OrderService:in", "${orderShare}"),
+        ("OrderService:out", "PaymentService:in", "${paymentShare}"),
+        ("OrderService:out", "InventoryService:in", "${inventoryShare}"),
+        ("OrderService:out", "ShippingService:in", "${shippingShare}"),
+    ]
+    [queue] = [n for n in catalogue.get("http-service").document["topology"]["nodes"] if n["kind"] == "queue"]
+    assert queue == {
+        "id": "RequestQueue",
+        "kind": "queue",
+        "semantics": {
+            "arrivals": "http_arrivals",
+            "served": "http_processed",
+            "queueDepth": "request_queue",
+            "slaMin": 0.4,
+        },
+        "initialCondition": {"queueDepth": 0},
+    }
+
+
 # ------------------------------------------------------------------------------- hand-computed values
 
 

@@ -69,7 +69,20 @@ def test_duplicate_keys_are_a_yaml_error() -> None:
 
 
 def test_root_must_be_a_mapping() -> None:
-    assert problems_of("- a\n- b\n") == [("template_yaml_error", "Template must be a YAML mapping at its root.")]
+    assert problems_of("- a\n- b\n") == [
+        (
+            "template_yaml_error",
+            "Template must be a YAML mapping at its root (metadata, window, grid, …), not a sequence.",
+        )
+    ]
+    assert problems_of("just text\n")[0][1].endswith("not a scalar.")
+    assert problems_of("# nothing yet\n") == [
+        (
+            "template_yaml_error",
+            "Template file is empty; a template is a YAML mapping with metadata, window, grid, topology, nodes "
+            "and outputs.",
+        )
+    ]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from flowtime.sim import yamltext
 from flowtime.sim.yamltext import YamlSyntaxError, compose, load_typed, load_untyped, root_spans
 
 
@@ -75,3 +76,35 @@ def test_root_spans_cover_key_and_value() -> None:
 def test_empty_text_composes_to_nothing() -> None:
     assert load_typed("") is None
     assert root_spans(compose("# only a comment\n")) == {}
+
+
+def test_deep_nesting_is_refused_before_the_composer_sees_it() -> None:
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_typed("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert caught.value.describe() == "YAML parsing error: nesting deeper than 200 levels (line 1, column 203)."
+
+
+def test_an_alias_inside_its_own_anchor_is_an_error() -> None:
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_typed("metadata: &m\n  id: x\n  again: *m\n")
+    assert caught.value.describe() == (
+        "YAML parsing error: an alias refers to a node that contains it (line 1, column 11)."
+    )
+
+
+def test_alias_expansion_beyond_the_node_budget_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamltext, "_MAX_NODES", 1000)
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 4)]
+    with pytest.raises(YamlSyntaxError, match="aliases expand to more than 1000 nodes"):
+        load_typed("\n".join(levels) + "\n")
+    assert len(load_typed("\n".join(levels[:2]) + "\n")["a1"]) == 10
+
+
+def test_syntax_error_names_the_construct_and_the_line_it_starts_on() -> None:
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_typed("metadata:\n  id: x\n  tags: [a, b\n")
+    assert caught.value.describe() == (
+        "YAML parsing error: did not find expected ',' or ']' while parsing a flow sequence that starts on "
+        "line 3 (line 4, column 1)."
+    )

@@ -125,8 +125,18 @@ def read_template(raw: bytes | str, origin: str = "<text>") -> tuple[Template | 
         document = tokenized.restore(to_typed(node)) if node is not None else None
     except YamlSyntaxError as exc:
         return None, [_yaml_problem(exc, text, tokenized)]
+    if document is None:
+        message = (
+            "Template file is empty; a template is a YAML mapping with metadata, window, grid, topology, nodes "
+            "and outputs."
+        )
+        return None, [TemplateProblem("template_yaml_error", message)]
     if not isinstance(document, dict):
-        return None, [TemplateProblem("template_yaml_error", "Template must be a YAML mapping at its root.")]
+        message = (
+            f"Template must be a YAML mapping at its root (metadata, window, grid, …), not a "
+            f"{_yaml_kind(document)}."
+        )
+        return None, [TemplateProblem("template_yaml_error", message)]
 
     problems = _id_problems(document)
     parameters, declaration_problems = read_declarations(document.get("parameters"))
@@ -193,6 +203,10 @@ def _yaml_problem(exc: YamlSyntaxError, text: str, tokenized: Tokenized) -> Temp
     index = tokenized.original_index(exc.index)
     column = index - (text.rfind("\n", 0, index) + 1) + 1
     return yaml_problem(YamlSyntaxError(exc.problem, exc.line, column, index))
+
+
+def _yaml_kind(value: Any) -> str:
+    return "sequence" if isinstance(value, list) else "scalar"
 
 
 def _id_problems(document: Mapping[str, Any]) -> list[TemplateProblem]:
