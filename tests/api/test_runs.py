@@ -312,3 +312,23 @@ def test_parallel_run_creations_all_succeed(settings: Settings, app: Any) -> Non
     for run_id in ids:
         assert (settings.runs_root / run_id / "run.json").is_file()
     assert not [p for p in settings.runs_root.iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("run_id", ["telemetry", "plain-dir"])
+def test_explicit_run_id_never_replaces_a_directory_that_is_not_a_run(
+    client: TestClient, settings: Settings, run_id: str
+) -> None:
+    (settings.runs_root / "plain-dir").mkdir()
+    (settings.telemetry_root / "key").mkdir()
+    (settings.telemetry_root / "key" / "manifest.json").write_text("{}")
+    body = {**SIM, "options": {"runId": run_id, "overwriteExisting": True}}
+    response = client.post("/v1/runs", json=body)
+    assert (response.status_code, response.json()) == (
+        409,
+        {
+            "error": f"'{run_id}' names a directory of the RunsRoot that is not a run; choose another run id.",
+            "code": "run_exists",
+        },
+    )
+    assert (settings.telemetry_root / "key" / "manifest.json").is_file()
+    assert not (settings.runs_root / run_id / "run.json").exists()

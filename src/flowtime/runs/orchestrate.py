@@ -15,7 +15,7 @@ from flowtime.engine import evaluate
 from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable
 from flowtime.logs import get_logger, log_event
 from flowtime.model import load_model
-from flowtime.runs.details import display_value, grid_start
+from flowtime.runs.details import display_value, grid_start, is_run_directory
 from flowtime.runs.requests import RunRequest
 from flowtime.runs.sandbox import relative_file
 from flowtime.runs.settings import Settings
@@ -83,6 +83,8 @@ def create_run(request: RunRequest, settings: Settings, catalogue: Catalogue, *,
 
 
 def _create(request: RunRequest, settings: Settings, catalogue: Catalogue, now: datetime) -> Outcome:
+    if request.run_id is not None:
+        _check_run_slot(settings, request.run_id)
     template = catalogue.get(request.template_id)
     parameters = dict(request.parameters)
     capture: _Capture | None = None
@@ -155,6 +157,23 @@ def _create(request: RunRequest, settings: Settings, catalogue: Catalogue, now: 
         message=f"Completed {request.mode} run {run_id} for template {template.id}",
     )
     return Outcome(run_id)
+
+
+def _check_run_slot(settings: Settings, run_id: str) -> None:
+    """An explicit run id may replace a run (with overwrite), never another directory of RunsRoot.
+
+    The TelemetryRoot is ``<RunsRoot>/telemetry`` by default: ``runId: telemetry`` with overwrite would
+    otherwise swap every capture for a run.
+    """
+    target = settings.runs_root / run_id
+    if target.exists() and (
+        not is_run_directory(target) or any(root.is_relative_to(target.resolve()) for root in settings.sandbox_roots)
+    ):
+        raise Conflict(
+            f"'{run_id}' names a directory of the RunsRoot that is not a run; choose another run id.",
+            code="run_exists",
+            location="options.runId",
+        )
 
 
 def _simulate(request: RunRequest, text: str, seed: int, settings: Settings, now: datetime) -> tuple[str, int, int]:
