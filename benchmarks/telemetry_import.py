@@ -7,6 +7,9 @@ in a fresh child process, so the peak RSS reported is the import's own: it is bo
 
     python benchmarks/telemetry_import.py                 # the issue's 1 GB file
     python benchmarks/telemetry_import.py --size-mb 50    # a quick run
+
+Exits with status 1 when the import's peak RSS exceeds ``--max-rss-mb`` (default 256 MiB, a quarter of the
+1 GiB file), so the memory bound is checked, not just reported.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def _child(input_path: str, bins: int, output: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=float, default=1024.0, help="CSV size in MiB (default 1024)")
+    parser.add_argument("--max-rss-mb", type=float, default=256.0, help="peak RSS budget in MiB (default 256)")
     parser.add_argument("--child", nargs=3, metavar=("INPUT", "BINS", "OUTPUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -109,6 +113,11 @@ def main(argv: list[str] | None = None) -> None:
     widths = [max(len(h), len(c)) for h, c in zip(header, row, strict=True)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    if peak_kib / 1024 > args.max_rss_mb:
+        print(
+            f"FAIL: peak RSS {peak_kib / 1024:,.0f} MiB exceeds the {args.max_rss_mb:,.0f} MiB budget", file=sys.stderr
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -263,5 +267,93 @@ def test_import_needs_exactly_one_target_and_bad_rows_fail(cli: Any, tmp_path: P
     assert cli(*base, "--output", str(tmp_path / "o"), "--capture-key", "k").exit_code == 2
     bad = cli(*base, "--output", str(tmp_path / "o"))
     assert bad.exit_code == 1
-    assert "Error [import_row_invalid]: Row 6: timestamp 'soon' is not an ISO-8601 time." in bad.stderr
+    assert (
+        "Error [import_row_invalid]: Row 6: timestamp 'soon' is not an ISO-8601 time such as 2026-03-02T08:00:00Z."
+        in bad.stderr
+    )
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------------------------------ by hand, round 2
+
+
+def test_capture_default_output_is_named_by_the_run_id_in_run_json(
+    cli: Any, settings: Settings, tmp_path: Path
+) -> None:
+    run = hand_run(
+        tmp_path / "elsewhere", {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")}
+    )
+    renamed = run.rename(tmp_path / "copied-run")
+    result = cli("capture", "--run-dir", str(renamed))
+    assert result.exit_code == 0, result.output
+    assert (settings.telemetry_root / "run_hand" / "manifest.json").is_file()
+    assert not (settings.telemetry_root / "copied-run").exists()
+    (renamed / "run.json").write_text(
+        json.dumps({"runId": "../../escape", "scenarioHash": "sha256:" + "ab" * 32}), encoding="utf-8"
+    )
+    bad = cli("capture", "--run-dir", str(renamed))
+    assert bad.exit_code == 2
+    assert bad.stderr.strip().endswith(
+        "The run's id '../../escape' (run.json) is not a valid directory name; give --output DIR."
+    )
+    assert cli("capture", "--run-dir", str(renamed), "--out", str(tmp_path / "given")).exit_code == 0
+
+
+def test_bundle_capture_key_wins_over_a_same_named_directory_in_the_working_directory(
+    cli: Any, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With --data-dir . a run directory and its default capture key share a name: the key is meant.
+    source = simulate(settings.runs_root, "http-service")
+    assert cli("capture", "--run-id", source.name).exit_code == 0
+    text, _seed = template_model("http-service")
+    (tmp_path / "model.yaml").write_text(text)
+    monkeypatch.chdir(settings.runs_root)
+    assert Path(source.name).is_dir()
+    result = cli("bundle", "--capture-dir", source.name, "--model", str(tmp_path / "model.yaml"), "--run-id", "r1")
+    assert result.exit_code == 0, result.output
+    missing = cli("bundle", "--capture-dir", "no-such-key", "--model", str(tmp_path / "model.yaml"))
+    assert missing.exit_code == 1
+    assert missing.stderr.strip().endswith(
+        "Error [capture_not_found]: Capture 'no-such-key' was not found: it is neither a capture key under the "
+        "telemetry root nor a directory."
+    )
+    unreadable = cli("bundle", "--capture-dir", source.name, "--model", str(tmp_path / "none.yaml"))
+    assert unreadable.exit_code == 1
+    assert f"Error [model_unreadable]: Cannot read model file '{tmp_path / 'none.yaml'}': No such file" in (
+        unreadable.stderr
+    )
+
+
+def test_import_progress_bar_only_on_a_terminal(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "rows.csv").write_text(ROWS)
+    args = ["import", "--input", str(tmp_path / "rows.csv"), "--start", "2026-03-02T08:00:00Z"]
+    args += ["--bins", "4", "--bin-size", "15", "--bin-unit", "minutes", "--gap-mode", "ignore"]
+    piped = cli(*args, "--output", str(tmp_path / "piped"))
+    assert piped.exit_code == 0 and "Importing" not in piped.stderr
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "FLOWTIME_LOG_LEVEL": "error", "COLUMNS": "100", "TERM": "xterm"}
+    command = [sys.executable, "-c", "from flowtime.cli.main import main; main()", "--data-dir", str(tmp_path)]
+    try:
+        done = subprocess.run(
+            [*command, "telemetry", *args, "--output", str(tmp_path / "tty")],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(primary)
+    assert done.returncode == 0
+    assert b"Importing rows.csv" in b"".join(chunks)
+    assert b"Importing" not in done.stdout and done.stdout.decode().startswith("Input: ")

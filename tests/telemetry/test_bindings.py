@@ -166,3 +166,14 @@ def test_index_entries_default_points_and_path() -> None:
         IndexEntry("a@A@DEFAULT", "series/a@A@DEFAULT.csv", 8),
         IndexEntry("b", "series/b.csv", 3),
     ]
+
+
+def test_aliases_follow_the_case_insensitive_index_match() -> None:
+    index = [IndexEntry("Calls@CALLS@DEFAULT", "series/calls.csv", 4)]
+    raw = {
+        "topology": {"nodes": [{"id": "S", "semantics": {"arrivals": "calls"}}]},
+        "outputs": [{"series": "CALLS", "as": "observed"}, {"series": "calls", "as": "later.csv"}],
+    }
+    assert summary(raw, index) == [("S", "Arrivals", "Calls", "observed.csv")]
+    fallback = {"outputs": [{"series": "calls", "as": "Web_served.csv"}]}
+    assert summary(fallback, index) == [("Web", "Served", "Calls", "Web_served.csv")]

@@ -90,50 +90,55 @@ def test_spec_gap_example_and_its_hash(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("gap_mode", "fill_nan", "arrivals", "codes"),
+    ("gap_mode", "fill_nan", "arrivals", "warnings"),
     [
         (
             "ignore",
             False,
             ["0,", "1,NaN", "2,Infinity", "3,5"],
-            ["nan_detected", "nan_detected"],
+            [("nan_detected", 1, "Detected"), ("nan_detected", 2, "Detected")],
         ),
         (
             "warn",
             False,
             ["0,", "1,NaN", "2,Infinity", "3,5"],
-            ["data_gap", "nan_detected", "nan_detected"],
+            [("data_gap", 0, "Missing value"), ("nan_detected", 1, "Detected"), ("nan_detected", 2, "Detected")],
         ),
         (
             "fill-zero",
             False,
             ["0,0", "1,NaN", "2,Infinity", "3,5"],
-            ["data_gap", "nan_detected", "nan_detected"],
+            [("data_gap", 0, "Missing value"), ("nan_detected", 1, "Detected"), ("nan_detected", 2, "Detected")],
         ),
         (
             "fill-zero",
             True,
             ["0,0", "1,0", "2,0", "3,5"],
-            ["data_gap", "nan_fill", "nan_fill"],
+            [("data_gap", 0, "Missing value"), ("nan_fill", 1, "Filled"), ("nan_fill", 2, "Filled")],
         ),
-        ("ignore", True, ["0,", "1,0", "2,0", "3,5"], ["nan_fill", "nan_fill"]),
+        ("ignore", True, ["0,", "1,0", "2,0", "3,5"], [("nan_fill", 1, "Filled"), ("nan_fill", 2, "Filled")]),
     ],
 )
 def test_every_gap_and_nan_mode(
-    tmp_path: Path, gap_mode: str, fill_nan: bool, arrivals: list[str], codes: list[str]
+    tmp_path: Path, gap_mode: str, fill_nan: bool, arrivals: list[str], warnings: list[tuple[str, int, str]]
 ) -> None:
+    # Four rows for four points (no length_mismatch): bin 0 missing, 1 NaN, 2 +∞, 3 finite; index 7 dropped.
     source = "bin_index,value\n3,5\n1,nan\n2,+Infinity\n7,99\n"
     run = hand_run(tmp_path, {"calls": source, "handled": csv_text("1", "1", "1", "1")})
     result = run_capture(run, tmp_path / "out", gap_mode=gap_mode, fill_nan=fill_nan)
     lines = (tmp_path / "out" / "HttpService_arrivals.csv").read_text().splitlines()
     assert lines == ["bin_index,value", *arrivals]
-    assert [w.code for w in result.plan.warnings] == codes
-    assert (
-        result.plan.warnings[0].message
-        == "Series 'calls@CALLS@DEFAULT.csv' contained 4 points but expected 4."[:0]
-        + ("Series 'calls@CALLS@DEFAULT.csv' contained 4 points but expected 4.")
-        or True
-    )
+    suffix = {"Missing value": "", "Detected": " NaN/∞", "Filled": " NaN/∞"}
+    assert [w.to_json() for w in result.plan.warnings] == [
+        {
+            "code": code,
+            "message": f"{verb}{suffix[verb]} at bin {b} for HttpService:Arrivals.",
+            "nodeId": "HttpService",
+            "bins": [b],
+        }
+        for code, b, verb in warnings
+    ]
+    assert result.manifest is not None and result.manifest.warnings == result.plan.warnings
 
 
 def test_length_mismatch_counts_rows_against_points(tmp_path: Path) -> None:
@@ -340,3 +345,77 @@ def test_symlink_inside_the_run_is_accepted(tmp_path: Path) -> None:
     (run / "series" / "alias.csv").unlink()
     os.symlink(run / "series" / "handled@HANDLED@DEFAULT.csv", run / "series" / "alias.csv")
     assert plan_capture(read_capture_source(run)).files[0].data == b"bin_index,value\n0,1\n1,1\n2,1\n3,1\n"
+
+
+@pytest.mark.parametrize(
+    "run_json",
+    [
+        {"runId": "r", "scenarioHash": "abc"},
+        {"runId": "r", "scenarioHash": SCENARIO, "modelHash": "sha256:12"},
+        {"runId": " ", "scenarioHash": SCENARIO},
+        {"runId": "r", "scenarioHash": SCENARIO, "modelHash": 7},
+    ],
+)
+def test_hashes_a_manifest_cannot_carry_make_run_json_invalid(tmp_path: Path, run_json: dict[str, object]) -> None:
+    run = hand_run(tmp_path, {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")})
+    (run / "run.json").write_text(json.dumps(run_json))
+    with pytest.raises(FlowTimeError) as info:
+        run_capture(run, tmp_path / "out", dry_run=True)
+    assert (info.value.code, info.value.message) == ("capture_source_invalid", "run.json is missing or invalid.")
+
+
+def test_upper_case_hashes_are_written_lower_case(tmp_path: Path) -> None:
+    run = hand_run(tmp_path, {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")})
+    (run / "run.json").write_text(json.dumps({"runId": "r", "scenarioHash": SCENARIO.upper().replace("SHA", "sha")}))
+    result = run_capture(run, tmp_path / "out")
+    assert result.manifest is not None
+    assert result.manifest.provenance.to_json() == {
+        "runId": "r",
+        "scenarioHash": SCENARIO,
+        "capturedAtUtc": "2026-03-02T09:12:44.318204Z",
+    }
+
+
+def test_existing_capture_is_refused_before_any_series_is_read(tmp_path: Path, events: EventLog) -> None:
+    run = hand_run(tmp_path, {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")})
+    out = tmp_path / "out"
+    run_capture(run, out)
+    (run / "series" / "calls@CALLS@DEFAULT.csv").write_text("not a csv")
+    events.records.clear()
+    with pytest.raises(FlowTimeError) as info:
+        run_capture(run, out, output_label="out")
+    assert info.value.code == "capture_exists"
+    assert events.ids() == []
+
+
+def test_an_unwritable_output_is_write_failed_and_leaves_nothing(tmp_path: Path) -> None:
+    run = hand_run(tmp_path, {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")})
+    (tmp_path / "plain-file").write_text("x")
+    blocked = tmp_path / "plain-file" / "out"
+    with pytest.raises(FlowTimeError) as info:
+        capture(run, blocked, telemetry_root=tmp_path / "tel", roots=[], now=NOW)
+    assert info.value.code == "write_failed"
+    assert info.value.message == (
+        f"Capture could not be written: cannot create a staging directory in '{blocked.parent}' (File exists); "
+        "the output must lie in a writable directory."
+    )
+    with pytest.raises(FlowTimeError) as locked:
+        capture(run, tmp_path / "out", telemetry_root=tmp_path / "plain-file", roots=[tmp_path], now=NOW)
+    assert locked.value.code == "write_failed"
+    assert locked.value.message.startswith("Cannot create the capture lock in the telemetry root: Not a directory.")
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_an_output_that_is_a_file_is_write_failed_naming_it(tmp_path: Path) -> None:
+    run = hand_run(tmp_path, {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")})
+    (tmp_path / "plain-file").write_text("x")
+    with pytest.raises(FlowTimeError) as info:
+        run_capture(run, tmp_path / "plain-file")
+    assert info.value.code == "write_failed"
+    assert info.value.message == (
+        f"Capture could not be written to '{tmp_path / 'plain-file'}': File exists; the output must be a writable "
+        "directory."
+    )
+    assert (tmp_path / "plain-file").read_text() == "x"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]

@@ -242,7 +242,17 @@ def test_twenty_concurrent_generations_produce_exactly_one_bundle(roots: tuple[P
 
 def test_generation_logs_start_completed_exists_busy_and_failed(roots: tuple[Path, Path], events: EventLog) -> None:
     run = simulate(roots[0], "http-service")
+    events.records.clear()
     generate(roots, run.name, capture_key="k", now=NOW)
+    assert events.ids() == [2101, 2001, *[2002] * 7, 2003, 2102]  # the capture pipeline logs inside (§3.1 step 6)
+    capture_start = events.of(2001)[0]
+    assert (capture_start["runId"], capture_start["dryRun"], capture_start["gapMode"], capture_start["fillNaN"]) == (
+        run.name,
+        False,
+        "ignore",
+        False,
+    )
+    assert (events.of(2003)[0]["fileCount"], events.of(2003)[0]["dryRun"]) == (7, False)
     with pytest.raises(FlowTimeError):
         generate(roots, run.name, capture_key="k")
     with capture_lock(roots[1] / "other", roots[1]), pytest.raises(FlowTimeError):

@@ -143,16 +143,17 @@ def test_model_without_start_is_rejected(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
-        ({"start": "noon"}, "Invalid start time 'noon'"),
-        ({"bins": 0}, "bins must be between 1 and 1000000"),
-        ({"bin_size": 1001}, "binSize must be between 1 and 1000"),
-        ({"bin_unit": "seconds"}, "binUnit must be one of"),
+        ({"start": "noon"}, "start 'noon' is not a time: use an ISO-8601 timestamp such as 2026-03-02T08:00:00Z."),
+        ({"bins": 0}, "bins must be between 1 and 1000000 (got 0)."),
+        ({"bins": "4x"}, "bins must be between 1 and 1000000 (got 4x)."),
+        ({"bin_size": 1001}, "binSize must be between 1 and 1000 (got 1001)."),
+        ({"bin_unit": "seconds"}, "binUnit must be one of: minutes, hours, days, weeks (got seconds)."),
     ],
 )
 def test_grid_options_are_checked(overrides: dict[str, object], fragment: str) -> None:
     with pytest.raises(FlowTimeError) as info:
         grid(**overrides)
-    assert info.value.code == "import_grid_invalid" and fragment in info.value.message
+    assert info.value.code == "import_grid_invalid" and info.value.message.endswith(fragment)
 
 
 def test_level_last_ties_go_to_the_later_row_and_mean_averages(tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def test_flow_sums_are_in_input_order(tmp_path: Path) -> None:
     [
         ("2026-03-02T08:00:00Z,,served,1", "Row 2: nodeId is blank."),
         ("2026-03-02T08:00:00Z,A, ,1", "Row 2: metric is blank."),
-        ("yesterday,A,served,1", "Row 2: timestamp 'yesterday' is not an ISO-8601 time."),
+        ("yesterday,A,served,1", "Row 2: timestamp 'yesterday' is not an ISO-8601 time such as 2026-03-02T08:00:00Z."),
         ("2026-03-02T08:00:00Z,A,served,1_000", "Row 2: value '1_000' is not a number."),
         ("2026-03-02T08:00:00Z,A,served,ten", "Row 2: value 'ten' is not a number."),
         ("2026-03-02T08:00:00Z,A", "Row 2: expected at least 4 fields, found 2."),
@@ -286,7 +287,51 @@ def test_existing_bundle_needs_overwrite_and_dry_run_touches_nothing(tmp_path: P
 def test_unknown_format_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(FlowTimeError) as info:
         plan_import(write(tmp_path, "x", "data.txt"), grid())
-    assert info.value.code == "import_format_unknown"
+    assert (info.value.code, info.value.message) == (
+        "import_format_unknown",
+        "Cannot tell the format of 'data.txt' from its extension: use --format csv or --format parquet.",
+    )
+    with pytest.raises(FlowTimeError) as named:
+        plan_import(write(tmp_path, "x", "data.csv"), grid(), format="xml")
+    assert named.value.message == "Unknown input format 'xml': use --format csv or --format parquet."
+
+
+def test_missing_input_and_a_directory_are_coded(tmp_path: Path) -> None:
+    for path, what in ((tmp_path / "none.csv", "was not found"), (tmp_path, "is not a regular file")):
+        with pytest.raises(FlowTimeError) as info:
+            plan_import(path, grid(), format="csv")
+        assert (info.value.code, info.value.message) == ("import_input_invalid", f"Input file '{path}' {what}.")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("schemaVersion: 1\ngrid: [1]\n", "Model file '{m}' has no grid mapping (bins, binSize, binUnit, start)."),
+        ("a: [\n", "Model file '{m}' is not a valid model document; check it with flowtime validate."),
+        (
+            "grid: {bins: 0, binSize: 15, binUnit: minutes, start: 2026-03-02T08:00:00Z}\n",
+            "Model file '{m}': grid.bins must be between 1 and 1000000 (got 0).",
+        ),
+        (
+            "grid: {bins: 4, binSize: 15, binUnit: seconds, start: 2026-03-02T08:00:00Z}\n",
+            "Model file '{m}': grid.binUnit must be one of: minutes, hours, days, weeks (got seconds).",
+        ),
+    ],
+)
+def test_model_file_problems_name_the_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    model = write(tmp_path, text, "m.yaml")
+    with pytest.raises(FlowTimeError) as info:
+        grid_from_model(model)
+    assert (info.value.code, info.value.message) == ("import_grid_invalid", message.format(m=model))
+
+
+def test_an_unreadable_model_file_is_model_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(FlowTimeError) as info:
+        grid_from_model(tmp_path / "none.yaml")
+    assert (info.value.code, info.value.message) == (
+        "model_unreadable",
+        f"Cannot read model file '{tmp_path / 'none.yaml'}'.",
+    )
 
 
 def test_parquet_input_with_aware_naive_and_text_timestamps(tmp_path: Path) -> None:

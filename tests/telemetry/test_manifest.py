@@ -94,7 +94,9 @@ def test_read_manifest_missing_and_invalid_are_coded(tmp_path: Path) -> None:
     with pytest.raises(Unprocessable) as missing:
         read_manifest(tmp_path, label="web/2026-03")
     assert missing.value.code == "capture_manifest_missing"
-    assert missing.value.message == "Capture 'web/2026-03' has no manifest.json."
+    assert missing.value.message == (
+        "Capture 'web/2026-03' has no manifest.json. Capture, generate or import the bundle first."
+    )
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(Unprocessable) as broken:
         read_manifest(tmp_path, label="k")

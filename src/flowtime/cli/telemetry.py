@@ -10,14 +10,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from flowtime.artifacts import validate_run_id
+from flowtime.artifacts import is_valid_run_id, validate_run_id
 from flowtime.cli.context import settings_of
 from flowtime.cli.exit_codes import Convention
 from flowtime.cli.output import handle_errors, print_json
 from flowtime.errors import FlowTimeError, InvalidInput
 from flowtime.telemetry import (
+    RUN_PREFIX,
+    CaptureNotFound,
     CaptureWarning,
     ColumnNames,
     GapMode,
@@ -26,9 +28,11 @@ from flowtime.telemetry import (
     capture,
     grid_from_model,
     import_telemetry,
+    is_valid_capture_key,
     make_grid,
     parse_gap_mode,
     parse_level_agg,
+    read_capture_source,
     resolve_capture_directory,
     validate_capture_key,
 )
@@ -94,23 +98,21 @@ def capture_command(
     settings = settings_of()
     if (run_dir is None) == (run_id is None):
         raise _usage("Give exactly one of --run-dir and --run-id.")
+    mode = _gap_mode(gap_mode, gap_detect, gap_fill_gaps, "ignore")
     if run_id is not None:
-        source = settings.runs_root / validate_run_id(run_id)
-        label = run_id
+        source = read_capture_source(settings.runs_root / validate_run_id(run_id), label=run_id)
     else:
-        source = run_dir.absolute()  # type: ignore[union-attr]
-        label = str(run_dir)
-    target = (output or settings.telemetry_root / source.name).absolute()
+        source = read_capture_source(run_dir.absolute(), label=str(run_dir))  # type: ignore[union-attr]
+    target = (output or settings.telemetry_root / _default_key(source.run_id)).absolute()
     result = capture(
         source,
         target,
         telemetry_root=settings.telemetry_root,
         roots=(settings.runs_root, settings.telemetry_root),
         dry_run=dry_run,
-        gap_mode=_gap_mode(gap_mode, gap_detect, gap_fill_gaps, "ignore"),
+        gap_mode=mode,
         fill_nan=fill_nan,
         overwrite=overwrite,
-        run_label=label,
         output_label=str(output) if output is not None else str(target),
     )
     if json_output:
@@ -162,8 +164,8 @@ def bundle_command(
     """Build a telemetry-mode run from a capture bundle and a model (captured series replace their nodes)."""
     settings = settings_of()
     directory = _capture_directory(capture_dir)
-    model_text = _read_text(model, "model_unreadable")
-    provenance_text = _read_text(provenance, "provenance_unreadable") if provenance is not None else None
+    model_text = _read_text(model, "model", "model_unreadable")
+    provenance_text = _read_text(provenance, "provenance", "provenance_unreadable") if provenance is not None else None
     runs_root = (output or settings.runs_root).absolute()
     model_dir = model.parent.absolute()
     result = build_bundle(
@@ -189,24 +191,40 @@ def bundle_command(
         typer.echo(f"Warning [{warning.code}]: {warning.message}", err=True)
 
 
-def _read_text(path: Path, code: str) -> str:
+def _default_key(run_id: str) -> str:
+    """The run id as the default capture directory name under TelemetryRoot; it must be a plain name."""
+    if not is_valid_run_id(run_id):
+        raise _usage(f"The run's id '{run_id}' (run.json) is not a valid directory name; give --output DIR.")
+    return run_id
+
+
+def _read_text(path: Path, what: str, code: str) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FlowTimeError(f"Cannot read file '{path}'.", code=code) from exc
+    except OSError as exc:
+        raise FlowTimeError(f"Cannot read {what} file '{path}': {exc.strerror}.", code=code) from exc
+    except UnicodeDecodeError as exc:
+        raise FlowTimeError(f"Cannot read {what} file '{path}': it is not UTF-8 text.", code=code) from exc
 
 
 def _capture_directory(value: str) -> Path:
-    """A path named on the command line is used as given; otherwise ``run:<id>`` or a capture key."""
+    """``run:<id>``; else a capture key that exists under TelemetryRoot; else a directory path as given
+    (relative to the working directory); else the value is resolved as a capture key (and reported missing).
+    """
     settings = settings_of()
+    key_dir = settings.telemetry_root / value
+    if value.startswith(RUN_PREFIX) or (is_valid_capture_key(value) and key_dir.is_dir()):
+        return resolve_capture_directory(
+            value,
+            runs_root=settings.runs_root,
+            telemetry_root=settings.telemetry_root,
+            allowed_roots=settings.allowed_roots,
+        )
     as_path = Path(value)
-    if not value.startswith("run:") and (as_path.is_dir() or as_path.is_absolute() or value.startswith(".")):
+    if as_path.is_dir() or as_path.is_absolute() or not is_valid_capture_key(value):
         return as_path.absolute()
-    return resolve_capture_directory(
-        value,
-        runs_root=settings.runs_root,
-        telemetry_root=settings.telemetry_root,
-        allowed_roots=settings.allowed_roots,
+    raise CaptureNotFound(
+        f"Capture '{value}' was not found: it is neither a capture key under the telemetry root nor a directory."
     )
 
 
@@ -268,7 +286,7 @@ def import_command(
         level_agg=aggregations,
         columns=ColumnNames(timestamp_column, node_column, metric_column, value_column),
     )
-    with _progress(enabled=not json_output and sys.stderr.isatty()) as progress:
+    with _progress(input_file.name, enabled=not json_output and sys.stderr.isatty()) as progress:
         result = import_telemetry(
             input_file.absolute(),
             target,
@@ -302,14 +320,14 @@ def import_command(
 
 
 @contextmanager
-def _progress(*, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr while the input streams; nothing when stderr is not a terminal."""
+def _progress(name: str, *, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while ``name`` streams in; nothing when stderr is not a terminal."""
     if not enabled:
         yield None
         return
-    columns = (BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
+    columns = (TextColumn("Importing {task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("import", total=None)
+        task = bar.add_task(name, total=None)
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)

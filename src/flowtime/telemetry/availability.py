@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flowtime.artifacts import TELEMETRY_DIR
 from flowtime.telemetry.autocapture import AUTOCAPTURE_NAME
-from flowtime.telemetry.manifest import load_manifest_lenient
+from flowtime.telemetry.documents import nonblank, read_json_object
 
 RUN_MANIFEST_NAME = "telemetry-manifest.json"
 
@@ -32,25 +33,23 @@ class TelemetrySummary:
 
 def run_telemetry_dir(run_dir: Path) -> Path:
     """``<run>/model/telemetry``: where a run's own capture and telemetry manifest live."""
-    return run_dir / "model" / "telemetry"
+    return run_dir / TELEMETRY_DIR
 
 
 def telemetry_summary(run_dir: Path) -> TelemetrySummary:
     """Summarise ``<run>/model/telemetry/telemetry-manifest.json`` (missing or unreadable → empty)."""
     directory = run_telemetry_dir(run_dir)
-    manifest = load_manifest_lenient(directory / RUN_MANIFEST_NAME) or {}
+    manifest = read_json_object(directory / RUN_MANIFEST_NAME) or {}
     warnings = manifest.get("warnings")
     warning_count = len(warnings) if isinstance(warnings, list) else 0
     files = manifest.get("files")
     if isinstance(files, list) and files:
         provenance = manifest.get("provenance")
         prov = provenance if isinstance(provenance, dict) else {}
-        return TelemetrySummary(True, _text(prov.get("capturedAtUtc")), warning_count, _text(prov.get("runId")))
+        return TelemetrySummary(True, nonblank(prov.get("capturedAtUtc")), warning_count, nonblank(prov.get("runId")))
     if directory.is_dir() and any(p.is_file() for p in directory.glob("*.csv")):
-        auto = load_manifest_lenient(directory / AUTOCAPTURE_NAME) or {}
-        return TelemetrySummary(True, _text(auto.get("generatedAtUtc")), warning_count, _text(auto.get("sourceRunId")))
+        auto = read_json_object(directory / AUTOCAPTURE_NAME) or {}
+        return TelemetrySummary(
+            True, nonblank(auto.get("generatedAtUtc")), warning_count, nonblank(auto.get("sourceRunId"))
+        )
     return TelemetrySummary(False, None, warning_count, None)
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None

@@ -88,7 +88,7 @@ def plan_bindings(raw: Mapping[str, Any], entries: Sequence[IndexEntry]) -> tupl
     bindings: list[Binding] = []
     taken: set[str] = set()
     for node_id, metric, entry in candidates:
-        alias = aliases.get(entry.node_key)
+        alias = aliases.get(entry.node_key.casefold())
         default = default_file_name(node_id, metric)
         target = alias if alias is not None and alias.casefold() not in taken else default
         if target.casefold() in taken:
@@ -107,13 +107,14 @@ def plan_bindings(raw: Mapping[str, Any], entries: Sequence[IndexEntry]) -> tupl
 
 
 def _alias_map(outputs: Any, warnings: list[CaptureWarning]) -> dict[str, str]:
+    """Output aliases by case-folded series id (index keys match case-insensitively), ``.csv`` appended."""
     aliases: dict[str, str] = {}
     for output in outputs if isinstance(outputs, list) else ():
         if not isinstance(output, Mapping):
             continue
         series = _text(output.get("series"))
         alias = _text(output.get("as"))
-        if series is None or alias is None or series == "*" or series.endswith("/*") or series in aliases:
+        if series is None or alias is None or series == "*" or series.endswith("/*") or series.casefold() in aliases:
             continue
         if not is_plain_file_name(alias):
             warnings.append(
@@ -124,7 +125,7 @@ def _alias_map(outputs: Any, warnings: list[CaptureWarning]) -> dict[str, str]:
                 )
             )
             continue
-        aliases[series] = alias if alias.lower().endswith(".csv") else alias + ".csv"
+        aliases[series.casefold()] = alias if alias.lower().endswith(".csv") else alias + ".csv"
     return aliases
 
 
@@ -147,9 +148,10 @@ def _primary(topology: Any, index: Mapping[str, IndexEntry]) -> list[tuple[str, 
 
 
 def _fallback(aliases: Mapping[str, str], index: Mapping[str, IndexEntry]) -> list[tuple[str, Metric, IndexEntry]]:
+    """Metric and node id read from each alias's ``<nodeId>_<metric>`` stem, used when the topology binds nothing."""
     found: list[tuple[str, Metric, IndexEntry]] = []
     for series, alias in aliases.items():
-        entry = index.get(series.casefold())
+        entry = index.get(series)
         if entry is None:
             continue
         stem = alias[:-4]

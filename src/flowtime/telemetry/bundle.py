@@ -32,6 +32,7 @@ from flowtime.model import (
     parse_series_csv,
     resolve_uri,
 )
+from flowtime.model.values import as_integer
 from flowtime.telemetry.autocapture import AUTOCAPTURE_NAME
 from flowtime.telemetry.availability import RUN_MANIFEST_NAME
 from flowtime.telemetry.errors import (
@@ -40,7 +41,7 @@ from flowtime.telemetry.errors import (
     CaptureGridMismatch,
     CaptureNotFound,
 )
-from flowtime.telemetry.manifest import MANIFEST_NAME, CaptureWarning, Manifest, read_manifest
+from flowtime.telemetry.manifest import CaptureWarning, Manifest, read_manifest_file
 from flowtime.telemetry.metrics import metric_named
 from flowtime.telemetry.rewrite import TelemetryFile, rewrite_for_telemetry
 
@@ -155,7 +156,7 @@ def _build(
 ) -> BundleResult:
     if not capture_dir.is_dir():
         raise CaptureNotFound(f"Capture '{label}' was not found.")
-    manifest = read_manifest(capture_dir, label=label)
+    manifest, manifest_data = read_manifest_file(capture_dir, label=label)
     contents = _verified_files(capture_dir, manifest, label)
     series = {
         path: parse_series_csv(data, manifest.grid.bins, "strict", name=PurePosixPath(path).name).values
@@ -208,7 +209,6 @@ def _build(
     ) as staging:
         for path, data in contents.items():
             staging.add_model_file(f"telemetry/{path}", data)
-        manifest_data = (capture_dir / MANIFEST_NAME).read_bytes()
         staging.add_model_file(f"telemetry/{RUN_MANIFEST_NAME}", manifest_data)
         if (capture_dir / AUTOCAPTURE_NAME).is_file():
             staging.add_model_file(f"telemetry/{AUTOCAPTURE_NAME}", (capture_dir / AUTOCAPTURE_NAME).read_bytes())
@@ -298,7 +298,10 @@ def _verified_files(capture_dir: Path, manifest: Manifest, label: str) -> dict[s
             raise CaptureFileMissing(
                 f"Capture '{label}' lists '{f.path}', which is missing or not a plain file inside the capture."
             )
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CaptureFileMissing(f"File '{f.path}' of capture '{label}' cannot be read: {exc.strerror}.") from exc
         if sha256_bytes(data) != f.hash:
             raise CaptureChecksumMismatch(
                 f"File '{f.path}' of capture '{label}' does not match its manifest hash; the capture was "
@@ -312,7 +315,7 @@ def _check_grid(root: Mapping[str, Any], manifest: Manifest, label: str) -> None
     grid = root.get("grid")
     if not isinstance(grid, Mapping):
         return  # the loader reports the missing grid with its own message
-    bins, size, unit = _integer(grid.get("bins")), _integer(grid.get("binSize")), grid.get("binUnit")
+    bins, size, unit = as_integer(grid.get("bins")), as_integer(grid.get("binSize")), grid.get("binUnit")
     if bins is None or size is None or not isinstance(unit, str):
         return
     if not manifest.grid.matches(bins, size, unit.strip()):
@@ -321,18 +324,6 @@ def _check_grid(root: Mapping[str, Any], manifest: Manifest, label: str) -> None
             f"Model grid ({bins} bins of {size} {unit.strip().lower()}) does not match the grid of capture "
             f"'{label}' ({g.bins} bins of {g.bin_size} {g.bin_unit})."
         )
-
-
-def _integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value.strip())
-    return None
 
 
 def _capture_lookup(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from flowtime.artifacts import encode_series_csv, format_utc, json_bytes, sha256_bytes
+from flowtime.artifacts import (
+    INDEX_FILE,
+    MODEL_FILE,
+    RUN_FILE,
+    SPEC_FILE,
+    encode_series_csv,
+    format_utc,
+    json_bytes,
+    sha256_bytes,
+)
 from flowtime.errors import FlowTimeError
 from flowtime.logs import get_logger, log_event
 from flowtime.model import SourceError, is_inside, parse_document, read_series_csv
+from flowtime.model.values import as_integer
 from flowtime.telemetry.bindings import Binding, IndexEntry, index_entries, plan_bindings
+from flowtime.telemetry.documents import nonblank, read_json_object
 from flowtime.telemetry.errors import CaptureExists, CaptureSourceInvalid, RunNotFound
 from flowtime.telemetry.gaps import GapMode, ProcessedSeries, apply_gap_policy
 from flowtime.telemetry.locks import capture_lock
@@ -33,6 +44,7 @@ from flowtime.telemetry.manifest import (
 from flowtime.telemetry.staging import Staging, staging_parent
 
 _log = get_logger("telemetry.capture")
+_HASH = re.compile(r"sha256:[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,27 +141,29 @@ class CaptureResult:
 def read_capture_source(run_dir: Path, *, label: str | None = None) -> CaptureSource:
     """Read the run's ``run.json``, ``series/index.json`` and model, in that order (``telemetry.md`` §2.1).
 
-    ``label`` (default: ``run_dir`` as given) names the run in ``run_not_found``.
+    ``label`` (default: ``run_dir`` as given) names the run in ``run_not_found``. Hashes that a manifest
+    cannot carry (not ``sha256:`` and 64 hex digits) make ``run.json`` invalid, like a missing one.
     """
     if not run_dir.is_dir():
         raise RunNotFound(f"Run directory '{label or run_dir}' was not found.")
-    run = _json_object(run_dir / "run.json")
-    if run is None or not _nonblank(run.get("runId")) or not _nonblank(run.get("scenarioHash")):
+    run = read_json_object(run_dir / RUN_FILE) or {}
+    run_id, scenario_hash = nonblank(run.get("runId")), _hash(run.get("scenarioHash"))
+    model_hash = run.get("modelHash")
+    if run_id is None or scenario_hash is None or (model_hash is not None and _hash(model_hash) is None):
         raise CaptureSourceInvalid("run.json is missing or invalid.")
-    index = _json_object(run_dir / "series" / "index.json")
-    grid = _grid(index.get("grid")) if index is not None else None
-    series = index.get("series") if index is not None else None
+    index = read_json_object(run_dir / INDEX_FILE) or {}
+    grid = _grid(index.get("grid"))
+    series = index.get("series")
     if grid is None or not isinstance(series, list):
         raise CaptureSourceInvalid("series/index.json is missing or invalid.")
     model = _model(run_dir)
     if model is None:
         raise CaptureSourceInvalid("Canonical spec.yaml not found or unreadable.")
-    model_hash = run.get("modelHash")
     return CaptureSource(
         run_dir=run_dir,
-        run_id=run["runId"],
-        scenario_hash=run["scenarioHash"],
-        model_hash=model_hash if _nonblank(model_hash) else None,
+        run_id=run_id,
+        scenario_hash=scenario_hash,
+        model_hash=_hash(model_hash),
         grid=grid,
         start_time_utc=model_start_text(model),
         model=model,
@@ -157,31 +171,22 @@ def read_capture_source(run_dir: Path, *, label: str | None = None) -> CaptureSo
     )
 
 
-def _json_object(path: Path) -> dict[str, Any] | None:
-    try:
-        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def _nonblank(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+def _hash(value: Any) -> str | None:
+    """A ``sha256:<64 hex>`` hash in the lower-case form manifests require; None for anything else."""
+    return value.strip().lower() if isinstance(value, str) and _HASH.fullmatch(value.strip()) else None
 
 
 def _grid(value: Any) -> CaptureGrid | None:
     if not isinstance(value, dict):
         return None
-    bins, size, unit = value.get("bins"), value.get("binSize"), value.get("binUnit")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (bins, size)):
-        return None
-    if not _nonblank(unit):
+    bins, size, unit = as_integer(value.get("bins")), as_integer(value.get("binSize")), nonblank(value.get("binUnit"))
+    if bins is None or size is None or unit is None or bins < 1 or size < 1:
         return None
     return CaptureGrid(bins, size, unit.strip().lower())
 
 
 def _model(run_dir: Path) -> Mapping[str, Any] | None:
-    for candidate in (run_dir / "spec.yaml", run_dir / "model" / "model.yaml"):
+    for candidate in (run_dir / SPEC_FILE, run_dir / MODEL_FILE):
         try:
             data = candidate.read_bytes()
         except OSError:
@@ -250,7 +255,7 @@ def _read_binding(
 
 
 def capture(
-    run_dir: Path,
+    run: Path | CaptureSource,
     output_dir: Path,
     *,
     telemetry_root: Path,
@@ -263,25 +268,30 @@ def capture(
     output_label: str | None = None,
     now: datetime | None = None,
 ) -> CaptureResult:
-    """Capture ``run_dir`` into ``output_dir`` (``telemetry.md`` §2), or plan it only with ``dry_run``.
+    """Capture the run directory ``run`` (or its source, already read) into ``output_dir`` (``telemetry.md``
+    §2), or plan it only with ``dry_run``.
 
     The write is locked per target and staged (§3.4); an existing ``manifest.json`` without ``overwrite``
-    raises ``capture_exists``. ``roots`` are the roots a staging directory may live in (RunsRoot,
-    TelemetryRoot); the labels name the run and output in messages; ``now`` is the capture instant.
+    raises ``capture_exists`` before any series is read. ``roots`` are the roots a staging directory may
+    live in (RunsRoot, TelemetryRoot); the labels name the run and output in messages; ``now`` is the
+    capture instant.
     """
-    source = read_capture_source(run_dir, label=run_label)
-    _log_start(source.run_id, output_dir, dry_run=dry_run, gap_mode=gap_mode, fill_nan=fill_nan)
+    source = run if isinstance(run, CaptureSource) else read_capture_source(run, label=run_label)
+    label = output_label or str(output_dir)
+    if not dry_run:
+        ensure_no_capture(output_dir, overwrite=overwrite, label=label)
+    log_capture_start(source.run_id, output_dir, dry_run=dry_run, gap_mode=gap_mode, fill_nan=fill_nan)
     plan = plan_capture(source, gap_mode=gap_mode, fill_nan=fill_nan)
     log_plan(plan)
     if dry_run:
-        _log_completed(plan, dry_run=True)
+        log_capture_completed(plan, dry_run=True)
         return CaptureResult(plan, None, output_dir, dry_run=True)
     captured_at = format_utc(now or datetime.now(UTC))
     manifest = plan.manifest(captured_at)
     with capture_lock(output_dir, telemetry_root):
-        ensure_no_capture(output_dir, overwrite=overwrite, label=output_label or str(output_dir))
+        ensure_no_capture(output_dir, overwrite=overwrite, label=label)
         write_bundle(plan.file_contents(), manifest, output_dir, roots=roots, overwrite=overwrite)
-    _log_completed(plan, dry_run=False)
+    log_capture_completed(plan, dry_run=False)
     return CaptureResult(plan, manifest, output_dir, dry_run=False)
 
 
@@ -323,7 +333,8 @@ def write_bundle(
 # ------------------------------------------------------------------------------------------------ logs
 
 
-def _log_start(run_id: str, output: Path, *, dry_run: bool, gap_mode: str, fill_nan: bool) -> None:
+def log_capture_start(run_id: str, output: Path, *, dry_run: bool, gap_mode: str, fill_nan: bool) -> None:
+    """Event 2001: the capture pipeline starts (also inside a generation, ``telemetry.md`` §3.1 step 6)."""
     log_event(
         _log,
         "TelemetryCaptureStart",
@@ -371,7 +382,8 @@ def log_warnings(warnings: Sequence[CaptureWarning], run_id: str) -> None:
         )
 
 
-def _log_completed(plan: CapturePlan, *, dry_run: bool) -> None:
+def log_capture_completed(plan: CapturePlan, *, dry_run: bool) -> None:
+    """Event 2003: the plan was computed (dry run) or its bundle committed."""
     what = "dry-run complete" if dry_run else "completed"
     log_event(
         _log,

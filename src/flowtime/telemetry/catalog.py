@@ -13,8 +13,9 @@ from flowtime.artifacts import is_valid_run_id, parse_utc, validate_run_id
 from flowtime.model import is_inside
 from flowtime.telemetry.autocapture import AUTOCAPTURE_NAME
 from flowtime.telemetry.availability import run_telemetry_dir
+from flowtime.telemetry.documents import nonblank, read_json_object
 from flowtime.telemetry.errors import CaptureNotFound, InvalidCaptureKey, PathOutsideRoots
-from flowtime.telemetry.manifest import MANIFEST_NAME, load_manifest_lenient
+from flowtime.telemetry.manifest import MANIFEST_NAME
 
 RUN_PREFIX = "run:"
 MAX_KEY_DEPTH = 8
@@ -157,10 +158,10 @@ def _keyed_directories(root: Path) -> list[tuple[Path, str]]:
 
 
 def _listing(directory: Path, *, capture_directory: str, capture_key: str | None) -> CaptureListing | None:
-    manifest = load_manifest_lenient(directory / MANIFEST_NAME)
+    manifest = read_json_object(directory / MANIFEST_NAME)
     if manifest is None:
         return None
-    auto = load_manifest_lenient(directory / AUTOCAPTURE_NAME) or {}
+    auto = read_json_object(directory / AUTOCAPTURE_NAME) or {}
     provenance = manifest.get("provenance") if isinstance(manifest.get("provenance"), dict) else {}
     files = manifest.get("files")
     warnings = manifest.get("warnings")
@@ -168,10 +169,10 @@ def _listing(directory: Path, *, capture_directory: str, capture_key: str | None
     return CaptureListing(
         capture_directory=capture_directory,
         capture_key=capture_key,
-        source_run_id=_text(provenance.get("runId")),
-        template_id=_text(auto.get("templateId")),
-        template_version=_text(auto.get("templateVersion")),
-        generated_at_utc=_text(auto.get("generatedAtUtc")) or _text(provenance.get("capturedAtUtc")),
+        source_run_id=nonblank(provenance.get("runId")),
+        template_id=nonblank(auto.get("templateId")),
+        template_version=nonblank(auto.get("templateVersion")),
+        generated_at_utc=nonblank(auto.get("generatedAtUtc")) or nonblank(provenance.get("capturedAtUtc")),
         file_count=len(files) if isinstance(files, list) else 0,
         warning_count=len(warnings) if isinstance(warnings, list) else 0,
         grid=(
@@ -180,7 +181,3 @@ def _listing(directory: Path, *, capture_directory: str, capture_key: str | None
             else None
         ),
     )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None

@@ -11,14 +11,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from flowtime.artifacts import format_utc, json_bytes, run_lock, validate_run_id
+from flowtime.artifacts import (
+    MANIFEST_FILE,
+    METADATA_FILE,
+    MODEL_DIR,
+    RUN_FILE,
+    format_utc,
+    json_bytes,
+    run_lock,
+    validate_run_id,
+)
 from flowtime.errors import FlowTimeError, WriteFailed
 from flowtime.logs import get_logger, log_event
 from flowtime.model import is_inside
 from flowtime.telemetry.autocapture import AUTOCAPTURE_NAME, autocapture_document
 from flowtime.telemetry.availability import RUN_MANIFEST_NAME, run_telemetry_dir
-from flowtime.telemetry.capture import log_plan, plan_capture, read_capture_source, write_bundle
+from flowtime.telemetry.capture import (
+    log_capture_completed,
+    log_capture_start,
+    log_plan,
+    plan_capture,
+    read_capture_source,
+    write_bundle,
+)
 from flowtime.telemetry.catalog import validate_capture_key
+from flowtime.telemetry.documents import nonblank, read_json_object
 from flowtime.telemetry.errors import (
     CaptureEmpty,
     CaptureExists,
@@ -30,7 +47,7 @@ from flowtime.telemetry.errors import (
     RunNotFound,
 )
 from flowtime.telemetry.locks import capture_lock
-from flowtime.telemetry.manifest import MANIFEST_NAME, load_manifest_lenient
+from flowtime.telemetry.manifest import MANIFEST_NAME
 from flowtime.telemetry.staging import fsync_directory
 
 _log = get_logger("telemetry.generation")
@@ -98,9 +115,9 @@ def generate_capture(
     """
     validate_run_id(run_id)
     run_dir = runs_root / run_id
-    if not (run_dir / "model").is_dir():
+    if not (run_dir / MODEL_DIR).is_dir():
         raise RunNotFound(f"Run '{run_id}' not found.")
-    metadata = load_manifest_lenient(run_dir / "model" / "metadata.json") or {}
+    metadata = read_json_object(run_dir / METADATA_FILE) or {}
     template_id = metadata.get("templateId") if isinstance(metadata.get("templateId"), str) else None
     mode = metadata.get("mode")
     if not isinstance(mode, str) or mode.strip().lower() != "simulation":
@@ -181,11 +198,11 @@ def _check_existing(target: _Target, capture_key: str | None, overwrite: bool, f
     manifest_path = target.path / MANIFEST_NAME
     if overwrite or not manifest_path.is_file():
         return
-    manifest = load_manifest_lenient(manifest_path) or {}
-    auto = load_manifest_lenient(target.path / AUTOCAPTURE_NAME) or {}
+    manifest = read_json_object(manifest_path) or {}
+    auto = read_json_object(target.path / AUTOCAPTURE_NAME) or {}
     provenance = manifest.get("provenance") if isinstance(manifest.get("provenance"), dict) else {}
-    generated_at = _text(auto.get("generatedAtUtc")) or _text(provenance.get("capturedAtUtc"))
-    source_run = _text(auto.get("sourceRunId")) or _text(provenance.get("runId"))
+    generated_at = nonblank(auto.get("generatedAtUtc")) or nonblank(provenance.get("capturedAtUtc"))
+    source_run = nonblank(auto.get("sourceRunId")) or nonblank(provenance.get("runId"))
     capture = GenerationResult(False, True, generated_at, source_run, capture_key)
     log_event(
         _log,
@@ -217,12 +234,13 @@ def _generate(
     generated_at = format_utc(now or datetime.now(UTC))
     run_id = fields["runId"]
     source = read_capture_source(run_dir, label=run_id)
+    log_capture_start(run_id, target.path, dry_run=False, gap_mode="ignore", fill_nan=False)
     plan = plan_capture(source)
     log_plan(plan)
     if not plan.files:
         raise CaptureEmpty(f"Run '{run_id}' has no series matching its topology semantics or outputs.")
-    run_json = load_manifest_lenient(run_dir / "run.json") or {}
-    run_manifest = load_manifest_lenient(run_dir / "manifest.json") or {}
+    run_json = read_json_object(run_dir / RUN_FILE) or {}
+    run_manifest = read_json_object(run_dir / MANIFEST_FILE) or {}
     auto = autocapture_document(
         metadata=metadata,
         run_manifest=run_manifest,
@@ -235,7 +253,7 @@ def _generate(
     keep = (RUN_MANIFEST_NAME,) if target.kind == "run" else ()
     roots = (runs_root, telemetry_root) if target.kind == "run" else (telemetry_root, runs_root)
     with run_lock(runs_root, run_id):
-        if not (run_dir / "model").is_dir():
+        if not (run_dir / MODEL_DIR).is_dir():
             raise RunNotFound(f"Run '{run_id}' not found.")
         data = write_bundle(
             [*plan.file_contents(), (AUTOCAPTURE_NAME, json_bytes(auto))],
@@ -246,6 +264,7 @@ def _generate(
             keep=keep,
         )
         _sync_run_manifest(run_dir, data)
+    log_capture_completed(plan, dry_run=False)
     warnings = tuple(w.to_api() for w in plan.warnings)
     return GenerationResult(True, False, generated_at, run_id, capture_key, warnings), len(plan.files)
 
@@ -278,7 +297,3 @@ def _log_failed(exc: FlowTimeError, fields: dict[str, Any]) -> None:
         error=exc.message,
         **fields,
     )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None

@@ -17,6 +17,7 @@ from flowtime.artifacts import encode_series_csv, format_utc, json_bytes, parse_
 from flowtime.errors import FlowTimeError
 from flowtime.logs import get_logger, log_event
 from flowtime.model import DEFAULT_LIMITS, parse_document
+from flowtime.model.values import as_integer
 from flowtime.telemetry.bindings import default_file_name
 from flowtime.telemetry.capture import ensure_no_capture, log_warnings, write_bundle
 from flowtime.telemetry.errors import ImportGridInvalid, ImportInputInvalid
@@ -37,6 +38,7 @@ from flowtime.telemetry.manifest import (
     Manifest,
     ManifestFile,
     format_grid_time,
+    model_start,
 )
 from flowtime.telemetry.metrics import Metric
 from flowtime.telemetry.resample import (
@@ -147,31 +149,26 @@ class ImportResult:
 
 
 def grid_from_model(path: Path) -> tuple[ImportGrid, str]:
-    """The grid, start and topology node ids of a model file, and the file's hash (``modelHash``)."""
+    """The grid, start and topology node ids of a model file, and the file's hash (``modelHash``).
+
+    An unreadable file is ``model_unreadable``; a model without a usable grid or start is
+    ``import_grid_invalid``. Messages name the file as given.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImportGridInvalid(f"Cannot read model file '{path.name}'.") from exc
+        raise FlowTimeError(f"Cannot read model file '{path}'.", code="model_unreadable") from exc
     document = parse_document(data)
     root = document.root
     if not isinstance(root, dict) or any(p.is_error for p in document.problems):
-        raise ImportGridInvalid(f"Model file '{path.name}' is not a valid model document.")
+        raise ImportGridInvalid(f"Model file '{path}' is not a valid model document; check it with flowtime validate.")
     grid = root.get("grid")
     if not isinstance(grid, dict):
-        raise ImportGridInvalid(f"Model file '{path.name}' has no grid.")
-    start = None
-    window = root.get("window")
-    for value in (
-        grid.get("start"),
-        grid.get("startTimeUtc"),
-        window.get("start") if isinstance(window, dict) else None,
-    ):
-        start = value if isinstance(value, datetime) else parse_utc(value)
-        if start is not None:
-            break
+        raise ImportGridInvalid(f"Model file '{path}' has no grid mapping (bins, binSize, binUnit, start).")
+    start = model_start(root)
     if start is None:
         raise ImportGridInvalid(
-            f"Model file '{path.name}' has no grid start (grid.start, grid.startTimeUtc or window.start); "
+            f"Model file '{path}' has no grid start (grid.start, grid.startTimeUtc or window.start); "
             "an import needs one to place timestamps on bins."
         )
     topology = root.get("topology")
@@ -179,7 +176,14 @@ def grid_from_model(path: Path) -> tuple[ImportGrid, str]:
     node_ids = tuple(
         str(n["id"]).strip() for n in (nodes if isinstance(nodes, list) else []) if isinstance(n, dict) and n.get("id")
     )
-    made = make_grid(start, grid.get("bins"), grid.get("binSize"), grid.get("binUnit"), node_ids=node_ids)
+    made = make_grid(
+        start,
+        grid.get("bins"),
+        grid.get("binSize"),
+        grid.get("binUnit"),
+        node_ids=node_ids,
+        where=f"Model file '{path}': grid.",
+    )
     return made, sha256_bytes(data)
 
 
@@ -190,37 +194,29 @@ def make_grid(
     bin_unit: Any,
     *,
     node_ids: tuple[str, ...] | None = None,
+    where: str = "",
 ) -> ImportGrid:
-    """Check the grid against the engine's limits (``model.md`` §3) and build it; ``import_grid_invalid``."""
+    """Check the grid against the engine's limits (``model.md`` §3) and build it; ``import_grid_invalid``.
+
+    ``where`` prefixes the field names in messages (``Model file 'm.yaml': grid.``).
+    """
     moment = start if isinstance(start, datetime) else parse_utc(start)
     if moment is None:
         raise ImportGridInvalid(
-            f"Invalid start time '{start}': use an ISO-8601 timestamp such as 2026-03-02T08:00:00Z."
+            f"{where}start '{start}' is not a time: use an ISO-8601 timestamp such as 2026-03-02T08:00:00Z."
         )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    count = _integer(bins)
+    count = as_integer(bins)
     if count is None or not 1 <= count <= DEFAULT_LIMITS.max_bins:
-        raise ImportGridInvalid(f"bins must be between 1 and {DEFAULT_LIMITS.max_bins}")
-    size = _integer(bin_size)
+        raise ImportGridInvalid(f"{where}bins must be between 1 and {DEFAULT_LIMITS.max_bins} (got {bins}).")
+    size = as_integer(bin_size)
     if size is None or not 1 <= size <= DEFAULT_LIMITS.max_bin_size:
-        raise ImportGridInvalid(f"binSize must be between 1 and {DEFAULT_LIMITS.max_bin_size}")
+        raise ImportGridInvalid(f"{where}binSize must be between 1 and {DEFAULT_LIMITS.max_bin_size} (got {bin_size}).")
     unit = bin_unit.strip().lower() if isinstance(bin_unit, str) else None
     if unit not in _UNITS:
-        raise ImportGridInvalid("binUnit must be one of: minutes, hours, days, weeks")
+        raise ImportGridInvalid(f"{where}binUnit must be one of: minutes, hours, days, weeks (got {bin_unit}).")
     return ImportGrid(moment.astimezone(UTC), count, size, unit, node_ids)
-
-
-def _integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value.strip())
-    return None
 
 
 # ----------------------------------------------------------------------------------------------- plan
@@ -238,7 +234,8 @@ def plan_import(
     """Read and resample the whole input and encode the bundle's CSVs; nothing is written."""
     fmt = detect_format(input_file, format)
     if not input_file.is_file():
-        raise ImportInputInvalid(f"Input file '{input_file.name}' was not found.")
+        what = "is not a regular file" if input_file.exists() else "was not found"
+        raise ImportInputInvalid(f"Input file '{input_file}' {what}.")
     resampler = Resampler(grid, options.level_agg)
     stream = stream_csv if fmt == "csv" else stream_parquet
     input_hash = stream(input_file, options.columns, resampler, progress)

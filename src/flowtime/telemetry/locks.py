@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from flowtime.errors import WriteFailed
 from flowtime.telemetry.errors import CaptureInProgress
 
 IN_PROGRESS_MESSAGE = "Telemetry generation is already in progress for this capture."
@@ -42,9 +43,7 @@ def capture_lock(target: Path, telemetry_root: Path) -> Iterator[None]:
     if not mutex.acquire(blocking=False):
         raise CaptureInProgress(IN_PROGRESS_MESSAGE)
     try:
-        path = lock_file_for(target, telemetry_root)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock_file(lock_file_for(target, telemetry_root))
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -58,3 +57,14 @@ def capture_lock(target: Path, telemetry_root: Path) -> Iterator[None]:
             os.close(fd)
     finally:
         mutex.release()
+
+
+def _open_lock_file(path: Path) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WriteFailed(
+            f"Cannot create the capture lock in the telemetry root: {exc.strerror or exc}. "
+            "Check that the telemetry root (--telemetry-root, FLOWTIME_TELEMETRY_ROOT) is a writable directory."
+        ) from exc

@@ -54,13 +54,14 @@ class ColumnNames:
 
 def detect_format(path: Path, requested: str | None) -> InputFormat:
     """``--format`` if given, else from the extension (``.csv``, ``.parquet``)."""
-    name = (requested or path.suffix.lstrip(".")).strip().lower()
+    name = (requested if requested is not None else path.suffix.lstrip(".")).strip().lower()
     if name in ("csv", "parquet"):
         return name  # type: ignore[return-value]
-    raise InvalidInput(
-        f"Cannot tell the format of '{path.name}': use --format csv or --format parquet.",
-        code="import_format_unknown",
-    )
+    if requested is not None:
+        message = f"Unknown input format '{requested}': use --format csv or --format parquet."
+    else:
+        message = f"Cannot tell the format of '{path.name}' from its extension: use --format csv or --format parquet."
+    raise InvalidInput(message, code="import_format_unknown")
 
 
 class _HashingReader(io.RawIOBase):
@@ -118,7 +119,9 @@ def _parse_time(text: str, row: int) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ImportRowInvalid(f"Row {row}: timestamp '{text}' is not an ISO-8601 time.") from None
+        raise ImportRowInvalid(
+            f"Row {row}: timestamp '{text}' is not an ISO-8601 time such as 2026-03-02T08:00:00Z."
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return epoch_micros(moment)
@@ -133,8 +136,12 @@ def _check_names(node: str, metric: str, row: int) -> None:
 
 def stream_csv(path: Path, names: ColumnNames, resampler: Resampler, progress: Progress | None) -> str:
     """Feed every CSV row to ``resampler``; returns the input file's hash (computed in the same pass)."""
-    total = path.stat().st_size
-    with path.open("rb") as raw:
+    try:
+        total = path.stat().st_size
+        raw = path.open("rb")
+    except OSError as exc:
+        raise ImportInputInvalid(f"Cannot read input file '{path.name}': {exc.strerror}.") from exc
+    with raw:
         hashing = _HashingReader(raw)
         text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 20), encoding="utf-8-sig", newline="")
         row = 0

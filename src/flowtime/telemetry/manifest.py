@@ -197,11 +197,20 @@ def read_manifest(directory: Path, *, label: str) -> Manifest:
     Raises ``capture_manifest_missing`` when there is none and ``capture_manifest_invalid`` when it does not
     parse or validate (``telemetry.md`` §6.1).
     """
+    return read_manifest_file(directory, label=label)[0]
+
+
+def read_manifest_file(directory: Path, *, label: str) -> tuple[Manifest, bytes]:
+    """``read_manifest`` and the exact bytes it validated (a replay copies them byte for byte)."""
     path = directory / MANIFEST_NAME
     if not path.is_file():
-        raise Unprocessable(f"Capture '{label}' has no manifest.json.", code="capture_manifest_missing")
+        raise Unprocessable(
+            f"Capture '{label}' has no manifest.json. Capture, generate or import the bundle first.",
+            code="capture_manifest_missing",
+        )
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+        data = path.read_bytes()
+        doc = json.loads(data.decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise Unprocessable(
             f"Capture '{label}' has an invalid manifest.json: {_reason(exc)}", code="capture_manifest_invalid"
@@ -211,16 +220,7 @@ def read_manifest(directory: Path, *, label: str) -> Manifest:
         raise Unprocessable(
             f"Capture '{label}' has an invalid manifest.json: {errors[0]}", code="capture_manifest_invalid"
         )
-    return Manifest.from_json(doc)
-
-
-def load_manifest_lenient(path: Path) -> dict[str, Any] | None:
-    """A manifest-like JSON object for summaries and listings; None when missing or unreadable."""
-    try:
-        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
+    return Manifest.from_json(doc), data
 
 
 def _reason(exc: BaseException) -> str:
@@ -243,10 +243,10 @@ def format_grid_time(moment: datetime) -> str:
     return text + "Z"
 
 
-def model_start_text(raw: Mapping[str, Any]) -> str | None:
-    """The grid start of a raw model: ``grid.start``/``grid.startTimeUtc``, else ``window.start``, normalised.
+def model_start(raw: Mapping[str, Any]) -> datetime | None:
+    """The grid start of a raw model (``grid.start``/``grid.startTimeUtc``, else ``window.start``) in UTC.
 
-    Values that are not timestamps count as absent: the capture still succeeds, without a window start.
+    Values that are not timestamps count as absent; a timestamp without an offset is UTC.
     """
     candidates: list[Any] = []
     grid = raw.get("grid")
@@ -257,8 +257,15 @@ def model_start_text(raw: Mapping[str, Any]) -> str | None:
         candidates.append(window.get("start"))
     for value in candidates:
         if isinstance(value, datetime):
-            return format_grid_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
         moment = parse_utc(value)
         if moment is not None:
-            return format_grid_time(moment)
+            return moment
     return None
+
+
+def model_start_text(raw: Mapping[str, Any]) -> str | None:
+    """``model_start`` as a manifest's ``window.startTimeUtc``; None when the model has no start, so a capture
+    still succeeds without a window start."""
+    moment = model_start(raw)
+    return format_grid_time(moment) if moment is not None else None

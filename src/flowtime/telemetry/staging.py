@@ -17,12 +17,10 @@ STAGING_PREFIX = ".tmp-capture-"
 
 
 def staging_parent(target: Path, roots: Sequence[Path]) -> Path:
-    """Where the staging directory goes: the first root that contains ``target`` (same file system as the
-    final rename), else the target's parent directory."""
-    for root in roots:
-        if is_inside(target, [root]):
-            return Path(root)
-    return target.parent
+    """Where the staging directory goes: the innermost root that contains ``target`` (so TelemetryRoot wins
+    when it lies inside RunsRoot; same file system as the final rename), else the target's parent."""
+    containing = [Path(root) for root in roots if is_inside(target, [root])]
+    return max(containing, key=lambda root: len(root.parts)) if containing else target.parent
 
 
 def fsync_directory(path: Path) -> None:
@@ -42,9 +40,15 @@ class Staging:
     """
 
     def __init__(self, parent: Path) -> None:
-        parent.mkdir(parents=True, exist_ok=True)
         self.path = parent / f"{STAGING_PREFIX}{secrets.token_hex(8)}"
-        self.path.mkdir()
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir()
+        except OSError as exc:
+            raise WriteFailed(
+                f"Capture could not be written: cannot create a staging directory in '{parent}' "
+                f"({exc.strerror or exc}); the output must lie in a writable directory."
+            ) from exc
         self.names: list[str] = []
 
     def __enter__(self) -> Staging:
@@ -57,14 +61,17 @@ class Staging:
 
     def write(self, name: str, data: bytes | Iterable[bytes]) -> None:
         """Write (and fsync) one file; ``data`` may be bytes or chunks."""
-        with (self.path / name).open("wb") as stream:
-            if isinstance(data, bytes | bytearray):
-                stream.write(data)
-            else:
-                for chunk in data:
-                    stream.write(chunk)
-            stream.flush()
-            os.fsync(stream.fileno())
+        try:
+            with (self.path / name).open("wb") as stream:
+                if isinstance(data, bytes | bytearray):
+                    stream.write(data)
+                else:
+                    for chunk in data:
+                        stream.write(chunk)
+                stream.flush()
+                os.fsync(stream.fileno())
+        except OSError as exc:
+            raise WriteFailed(f"Capture could not be written: {exc.strerror or exc} ({name}).") from exc
         self.names.append(name)
 
     def commit(self, target: Path, *, overwrite: bool, keep: Iterable[str] = ()) -> None:
@@ -88,7 +95,10 @@ class Staging:
                 os.replace(self.path / name, target / name)
             fsync_directory(target)
         except OSError as exc:
-            raise WriteFailed(f"Capture could not be written: {exc.strerror or exc}.") from exc
+            raise WriteFailed(
+                f"Capture could not be written to '{target}': {exc.strerror or exc}; the output must be a writable "
+                "directory."
+            ) from exc
         self.discard()
 
     def discard(self) -> None:
