@@ -181,3 +181,15 @@ def test_coded_5xx_is_logged_with_its_full_message(app: FastAPI, logs: LogLines)
 def test_4xx_answers_are_not_logged_as_failures(client: TestClient, logs: LogLines) -> None:
     assert client.get("/v1/runs/missing").status_code == 404
     assert logs.events(5002) == []
+
+
+def test_unreadable_run_is_logged_with_the_file_that_failed(
+    client: TestClient, settings: Settings, logs: LogLines
+) -> None:
+    (write_run_dir(settings.runs_root, "corrupt") / "model" / "metadata.json").write_text("{nope")
+    assert client.get("/v1/runs/corrupt").json() == {
+        "error": "Run 'corrupt' could not be read.",
+        "code": "run_unreadable",
+    }
+    failed = logs.one(5002)
+    assert failed["code"] == "run_unreadable" and "Unreadable: metadata.json" in failed["traceback"]

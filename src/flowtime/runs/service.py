@@ -177,8 +177,8 @@ class RunService:
         run_dir = self._existing_run(run_id)
         try:
             stored = open_stored_run(run_dir, run_id, with_model=True)
-        except Unreadable:
-            raise FlowTimeError(f"Run '{run_id}' could not be read.", code="run_unreadable") from None
+        except Unreadable as exc:  # the cause names the file, for the log of the 500 (event 5002)
+            raise FlowTimeError(f"Run '{run_id}' could not be read.", code="run_unreadable") from exc
         return run_response(stored, self.settings)
 
     # ------------------------------------------------------------------------------------------- state
