@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from tests.sim.factories import template_text
+from tests.sim.factories import CHECKOUT_SUMMARY, template_text
 from typer.testing import CliRunner, Result
 
 from flowtime.cli.context import set_settings, settings_of
@@ -65,17 +65,7 @@ def test_list_json_is_the_summary_array_and_includes_the_extra_directory(templat
     assert result.exit_code == 0
     summaries = json.loads(result.stdout)
     assert [s["id"] for s in summaries][:2] == ["checkout", "http-service"]
-    assert summaries[0] == {
-        "id": "checkout",
-        "title": "Checkout",
-        "description": None,
-        "category": "general",
-        "tags": [],
-        "captureKey": "checkout-telemetry",
-        "version": "1.0.0",
-        "stochastic": False,
-        "parameterCount": 5,
-    }
+    assert summaries[0] == CHECKOUT_SUMMARY
 
 
 def test_show_text_lists_typed_parameters_with_defaults_and_bounds(templates_dir: Path) -> None:

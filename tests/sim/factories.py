@@ -96,6 +96,19 @@ outputs:
     as: Checkout_served.csv
 """
 
+# The catalogue summary (api.md §3) of the factory template.
+CHECKOUT_SUMMARY = {
+    "id": "checkout",
+    "title": "Checkout",
+    "description": None,
+    "category": "general",
+    "tags": [],
+    "captureKey": "checkout-telemetry",
+    "version": "1.0.0",
+    "stochastic": False,
+    "parameterCount": 5,
+}
+
 
 def template_text(
     *,

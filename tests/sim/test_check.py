@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.sim.conftest import EventRecorder
 from tests.sim.factories import PARAMETERS, template_text
 
 from flowtime.sim import check_template
@@ -90,3 +91,9 @@ def test_rule_and_model_errors_of_the_default_generation_are_reported() -> None:
     text = template_text().replace('expr: "demand - served"', 'expr: "demand - servd"')
     report = check_template(text.replace("  timezone: UTC", "  timezone: CET"))
     assert [e.code for e in report.errors] == ["window_timezone_unsupported", "unknown_reference"]
+
+
+def test_checking_is_not_a_generation_and_logs_no_generation_event(events: EventRecorder) -> None:
+    report = check_template(template_text().replace('expr: "demand - served"', 'expr: "demand - servd"'))
+    assert not report.valid
+    assert events.with_id(1003) == [] and events.with_id(1004) == []

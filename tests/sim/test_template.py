@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.sim.factories import PARAMETERS, make_template, template_text
+from tests.sim.factories import CHECKOUT_SUMMARY, PARAMETERS, make_template, template_text
 
 from flowtime.sim import read_template
 
@@ -142,17 +142,7 @@ def test_stochastic_means_a_pmf_node_or_an_rng_block(extra: str, nodes: str | No
 
 def test_summary_and_detail_shapes() -> None:
     template = make_template()
-    assert template.summary() == {
-        "id": "checkout",
-        "title": "Checkout",
-        "description": None,
-        "category": "general",
-        "tags": [],
-        "captureKey": "checkout-telemetry",
-        "version": "1.0.0",
-        "stochastic": False,
-        "parameterCount": 5,
-    }
+    assert template.summary() == CHECKOUT_SUMMARY
     detail = template.detail()
     assert detail["parameters"][1] == {
         "name": "demand",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flowtime.sim.errors import TemplateGenerationError, TemplateProblem
-from flowtime.sim.generate import generate_quietly
+from flowtime.sim.generate import generate_model
 from flowtime.sim.schema import schema_problems
 from flowtime.sim.template import Template, read_template, template_document
 
@@ -45,7 +45,7 @@ def check_template(raw: bytes | str, origin: str = "<text>") -> TemplateReport:
     warnings: list[TemplateProblem] = []
     if template is not None:
         try:
-            warnings += generate_quietly(template, {}).warnings
+            warnings += generate_model(template, {}, log=False).warnings
         except TemplateGenerationError as exc:
             found += [_locate(p, template) for p in exc.problems]
             warnings += exc.warnings

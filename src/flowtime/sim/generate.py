@@ -97,16 +97,20 @@ def generate_model(
     mode: str | None = None,
     rng: RngOverride | None = None,
     now: datetime | None = None,
+    log: bool = True,
 ) -> GenerationResult:
     """Generate the engine model of ``template`` with ``values`` (steps 2–10 of §5); writes nothing.
 
     Raises ``InvalidMode``, ``ParameterInvalid``, ``TemplateYamlError`` or ``TemplateInvalid``, each with
-    every problem of its step. ``now`` is the generation instant recorded as ``generatedAt``.
+    every problem of its step. ``now`` is the generation instant recorded as ``generatedAt``. ``log=False``
+    skips events 1003/1004, for a check of a user's file that is not a generation (``flowtime sim validate``).
     """
     started = time.perf_counter()
     try:
-        result = generate_quietly(template, values, mode=mode, rng=rng, now=now)
+        result = _generate(template, values, parse_mode(mode), _check_rng(rng), now or datetime.now(UTC))
     except TemplateGenerationError as exc:
+        if not log:
+            raise
         log_event(
             _LOG,
             "TemplateGenerationFailed",
@@ -117,6 +121,8 @@ def generate_model(
             errorCount=len(exc.problems),
         )
         raise
+    if not log:
+        return result
     log_event(
         _LOG,
         "TemplateGenerated",
@@ -129,18 +135,6 @@ def generate_model(
         durationMs=round((time.perf_counter() - started) * 1000, 3),
     )
     return result
-
-
-def generate_quietly(
-    template: Template,
-    values: Mapping[str, Any],
-    *,
-    mode: str | None = None,
-    rng: RngOverride | None = None,
-    now: datetime | None = None,
-) -> GenerationResult:
-    """``generate_model`` without the generation log events, for checks that only want the verdict."""
-    return _generate(template, values, parse_mode(mode), _check_rng(rng), now or datetime.now(UTC))
 
 
 def _generate(
