@@ -192,3 +192,16 @@ def test_in_process_commands_print_only_the_error_unless_a_level_is_chosen(
     monkeypatch.setenv("FLOWTIME_LOG_LEVEL", "info")
     events = [json.loads(line)["eventId"] for line in cli(*refused).stderr.splitlines()[:-1]]
     assert events[:2] == [1001, 4001] and events[-1] == 4500
+
+
+def test_paths_named_on_the_command_line_are_allowed_in_process(cli: Any, tmp_path: Path) -> None:
+    run_id = create_sim(cli)
+    outside = tmp_path / "elsewhere" / "capture"
+    generated = cli("telemetry", "generate", "--run-id", run_id, "--output-dir", str(outside))
+    assert generated.exit_code == 0, generated.output
+    assert (outside / "manifest.json").is_file()
+    replay = cli("runs", "create", "--template-id", "http-service", "--capture-dir", str(outside), "--json")
+    assert replay.exit_code == 0, replay.output
+    assert json.loads(replay.stdout)["metadata"]["mode"] == "telemetry"
+    relative = cli("telemetry", "generate", "--run-id", run_id, "--output-dir", "../../escape")
+    assert relative.exit_code == 2 and "path_outside_roots" in relative.stderr

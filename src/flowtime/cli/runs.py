@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,10 +28,16 @@ ServerOpt = Annotated[
 ]
 
 
-def client(context: typer.Context, server: str | None) -> Client:
-    """The command's client; in-process it logs only errors unless ``--log-level``/``FLOWTIME_LOG_LEVEL`` chose."""
+def client(context: typer.Context, server: str | None, paths: Sequence[Path] = ()) -> Client:
+    """The command's client; in-process it logs only errors unless ``--log-level``/``FLOWTIME_LOG_LEVEL`` chose.
+
+    ``paths`` named on the command line are allowed roots of this invocation (``api.md`` §11); a server
+    keeps its own roots.
+    """
     chosen = context.find_root().params.get("log_level") or os.environ.get("FLOWTIME_LOG_LEVEL", "").strip()
-    return Client(settings_of(), server, quiet=not chosen)
+    settings = settings_of()
+    settings = replace(settings, allowed_roots=(*settings.allowed_roots, *(p.absolute() for p in paths)))
+    return Client(settings, server, quiet=not chosen)
 
 
 @app.command("create")
@@ -76,7 +84,8 @@ def create(
         "dryRun": dry_run,
         "overwriteExisting": overwrite,
     }
-    response = client(context, server).create_run(body)
+    named = [Path(capture_dir)] if capture_dir and os.path.isabs(capture_dir) else []
+    response = client(context, server, named).create_run(body)
     if json_output:
         print_json(response)
     elif response["isDryRun"]:
@@ -163,7 +172,10 @@ def generate(
     context: typer.Context,
     run_id: Annotated[str, typer.Option("--run-id", help="Simulation run to capture.", show_default=False)],
     capture_key: Annotated[str | None, typer.Option("--capture-key", help="Write to <TelemetryRoot>/<key>.")] = None,
-    output_dir: Annotated[str | None, typer.Option("--output-dir", help="Write to this directory.")] = None,
+    output_dir: Annotated[
+        str | None,
+        typer.Option("--output-dir", help="Write to this directory (a relative one lies under TelemetryRoot)."),
+    ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Regenerate an existing bundle.")] = False,
     json_output: JsonOpt = False,
     server: ServerOpt = None,
@@ -173,7 +185,9 @@ def generate(
         "source": {"type": "run", "runId": run_id},
         "output": {"captureKey": capture_key, "directory": output_dir, "overwrite": overwrite},
     }
-    response = client(context, server).generate_capture(body)
+    # the directory's parent is the allowed root: a target that is itself a root is refused (it may be RunsRoot)
+    named = [Path(output_dir).parent] if output_dir and os.path.isabs(output_dir) else []
+    response = client(context, server, named).generate_capture(body)
     if json_output:
         print_json(response)
         return
