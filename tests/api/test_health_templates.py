@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from flowtime.runs import Settings
+
 TEMPLATE_PREFIXES = ["/v1/templates", "/api/v1/templates"]
 
 
@@ -127,3 +129,13 @@ def test_generate_rejects_non_object_and_non_json_bodies(client: TestClient) -> 
     assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
     response = client.post("/v1/templates/http-service/generate", content=b"{nope")
     assert response.json() == {"error": "Request body is not valid JSON.", "code": "invalid_json"}
+
+
+def test_health_is_degraded_when_a_root_is_gone(client: TestClient, settings: Settings) -> None:
+    settings.telemetry_root.rmdir()
+    response = client.get("/v1/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["health"]["status"]) == ("degraded", "degraded")
+    assert body["health"]["details"]["telemetryRootWritable"] is False
+    assert body["health"]["details"]["runsRootWritable"] is True
