@@ -96,9 +96,14 @@ def browser_context() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's data directory (absolute): tests check that no page ever shows it."""
+    return tmp_path_factory.mktemp("data").resolve()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[str]:
     """``flowtime``'s app under uvicorn in a child process, with an empty data dir and one extra template."""
-    data_dir = tmp_path_factory.mktemp("data")
     templates_dir = tmp_path_factory.mktemp("templates")
     write_wide_template(templates_dir)
     with socket.socket() as s:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from pathlib import Path
 
 import httpx
 import pytest
@@ -104,3 +105,31 @@ def test_time_travel_is_keyboard_operable(page: Page, server: str, wide_run: str
     page.locator("h2#warnings-title").click()  # focus leaves the controls: arrows still step bins
     page.keyboard.press("ArrowLeft" if before == 11 else "ArrowRight")
     expect(topology).to_have_attribute("data-bin", str(before - 1 if before == 11 else before + 1))
+
+
+def test_an_absolute_telemetry_source_is_shown_by_file_name_only(
+    page: Page, server: str, api: httpx.Client, data_dir: Path
+) -> None:
+    source = data_dir / "telemetry" / "e2e-absolute" / "requests.csv"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text("bin_index,value\n" + "".join(f"{i},{40 + i}\n" for i in range(8)), encoding="utf-8")
+    response = api.post(
+        "/v1/runs",
+        json={
+            "templateId": "http-service",
+            "mode": "simulation",
+            "parameters": {"telemetryRequestsSource": source.as_uri()},
+        },
+    )
+    assert response.status_code == 201, response.text
+    run_id = response.json()["metadata"]["runId"]
+
+    page.goto(f"{server}/runs/{run_id}/time-travel")
+    page.locator('.node[data-node="HttpService"]').click()
+    expect(page.locator("[data-inspector-sources]")).to_contain_text("file: …/requests.csv")
+    assert str(data_dir) not in page.locator("body").inner_text()
+    shot(page, "time-travel-absolute-source")
+
+    page.goto(f"{server}/runs/{run_id}")
+    expect(page.locator("main")).to_contain_text("file://telemetry/requests.csv")
+    assert str(data_dir) not in page.content()

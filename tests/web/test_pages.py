@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import create_run
 
+from flowtime.errors import WriteFailed
 from flowtime.web import pages
 
 HX = {"HX-Request": "true"}
@@ -269,6 +270,22 @@ def test_replay_names_the_bundle_it_will_use(client: TestClient):
     assert f'<input type="hidden" name="captureDirectory" value="run:{run_id}">' in html
 
 
+def test_server_failures_show_their_code_but_never_their_text(client: TestClient, monkeypatch: pytest.MonkeyPatch):
+    run_id = create_run(client)
+    service = client.app.state.service  # type: ignore[attr-defined]
+
+    def fail(body: object) -> None:
+        raise WriteFailed("Could not write /srv/flowtime/telemetry/x.csv: disk full", code="capture_failed")
+
+    monkeypatch.setattr(service, "generate_capture", fail)
+
+    response = client.post(f"/runs/{run_id}/telemetry", data={"captureKey": ""}, headers=HX)
+
+    assert response.status_code == 500
+    assert "The server could not complete this request (capture_failed)." in response.text
+    assert "/srv/flowtime" not in response.text
+
+
 def test_generate_on_a_telemetry_run_is_not_offered(client: TestClient):
     run_id = create_run(client)
     client.post(f"/runs/{run_id}/telemetry", data={"captureKey": "tk"}, headers=HX)
@@ -399,3 +416,17 @@ def test_vendored_assets_are_served_from_the_package(client: TestClient, path: s
 
     assert response.status_code == 200
     assert len(response.content) > 100
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("file:///srv/flowtime/telemetry/x.csv", "file: …/x.csv"),
+        ("Telemetry source '/srv/a/b.csv' has no rows", "Telemetry source '…/b.csv' has no rows"),
+        ("/x.csv", "/x.csv"),
+        ("file://telemetry/HttpService_arrivals.csv", "file://telemetry/HttpService_arrivals.csv"),
+        ("requests/min over a/b/c", "requests/min over a/b/c"),
+    ],
+)
+def test_absolute_paths_are_cut_to_their_file_name(text: str, shown: str):
+    assert pages._no_paths(text) == shown

@@ -50,6 +50,17 @@ def _file_name(value: object) -> str:
     return re.split(r"[\\/]", str(value))[-1]
 
 
+# The directories of an absolute file URI or path (not of ``file://telemetry/x.csv`` or ``a/b``); the
+# time-travel script applies the same two patterns to what it shows from /state_window.
+_FILE_URI_DIRS = re.compile(r"file:///(?:[^\s'\"/]+/)*")
+_ABSOLUTE_DIRS = re.compile(r"(?<![\w/:.])/(?:[^\s'\"/]+/)+")
+
+
+def _no_paths(text: object) -> str:
+    """``text`` with every absolute path cut to its file name: ``file:///srv/t/x.csv`` → ``file: …/x.csv``."""
+    return _ABSOLUTE_DIRS.sub("…/", _FILE_URI_DIRS.sub("file: …/", str(text)))
+
+
 def _param_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_param_value(v) for v in value) + "]"
@@ -57,10 +68,12 @@ def _param_value(value: object) -> str:
         return format_number(value)
     if value is None:
         return "null"
-    return '""' if value == "" else str(value)
+    return '""' if value == "" else _no_paths(value)
 
 
-templates.env.filters.update(utc=_utc, short_hash=_short_hash, file_name=_file_name, param_value=_param_value)
+templates.env.filters.update(
+    utc=_utc, short_hash=_short_hash, file_name=_file_name, param_value=_param_value, no_paths=_no_paths
+)
 templates.env.filters["num"] = format_number
 
 
@@ -97,8 +110,16 @@ def _status(exc: FlowTimeError) -> int:
     return 500
 
 
+def _message(exc: FlowTimeError) -> str:
+    """What the page may say about ``exc``: a user error's own message; for a server failure only its code,
+    because an I/O error's text can carry an absolute path and the UI never shows one."""
+    if _status(exc) < 500:
+        return _no_paths(exc.message)
+    return f"The server could not complete this request ({exc.code}). The server log has the details."
+
+
 def _error_page(request: Request, exc: FlowTimeError, title: str) -> HTMLResponse:
-    return _render(request, "error.html", {"title": title, "message": exc.message, "nav": ""}, _status(exc))
+    return _render(request, "error.html", {"title": title, "message": _message(exc), "nav": ""}, _status(exc))
 
 
 # ---------------------------------------------------------------------------------------------- runs list
@@ -122,7 +143,7 @@ def runs_page(request: Request, service: Service) -> HTMLResponse:
             page_size=_RUNS_PAGE_SIZE,
         )
     except FlowTimeError as exc:
-        context.update(error=exc.message, listing={"items": []})
+        context.update(error=_message(exc), listing={"items": []})
     else:
         context.update(_paging(listing, filters))
     if _is_fragment(request):
@@ -157,7 +178,7 @@ def new_run_page(request: Request, service: Service) -> HTMLResponse:
         try:
             context.update(_form_context(service, service.template_detail(template_id)))
         except FlowTimeError as exc:
-            context["error"] = exc.message
+            context["error"] = _message(exc)
     return _render(request, "run_new.html", context)
 
 
@@ -168,7 +189,7 @@ def new_run_form(request: Request, service: Service) -> HTMLResponse:
     try:
         detail = service.template_detail(template_id)
     except FlowTimeError as exc:
-        return _render(request, "_alert.html", {"kind": "error", "message": exc.message}, _status(exc))
+        return _render(request, "_alert.html", {"kind": "error", "message": _message(exc)}, _status(exc))
     return _render(request, "_run_form.html", _form_context(service, detail))
 
 
@@ -179,7 +200,7 @@ def submit_run(request: Request, service: Service, pairs: FormPairs) -> HTMLResp
     try:
         detail = service.template_detail(form.get("templateId", ""))
     except FlowTimeError as exc:
-        return _render(request, "_alert.html", {"kind": "error", "message": exc.message}, _status(exc))
+        return _render(request, "_alert.html", {"kind": "error", "message": _message(exc)}, _status(exc))
     definitions = detail["parameters"]
     raw = read_form(definitions, pairs)
     mode = "telemetry" if form.get("mode") == "telemetry" else "simulation"
@@ -237,15 +258,15 @@ def _error_context(
     exc: FlowTimeError, definitions: Sequence[Mapping[str, Any]], raw: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Put each server message next to the field it concerns; the rest goes in the form's alert."""
-    problems = exc.to_dict().get("errors") or []
+    problems = [{**p, "message": _no_paths(p.get("message", ""))} for p in exc.to_dict().get("errors") or []]
     by_name, cells, general = errors_by_parameter(problems)
     context: dict[str, Any] = {"fields": build_fields(definitions, raw, by_name, cells)}
     if exc.code == "rng_invalid":
-        context["seed_error"] = exc.message
+        context["seed_error"] = _message(exc)
     elif exc.code.startswith("capture_"):
-        context["capture_error"] = exc.message
+        context["capture_error"] = _message(exc)
     elif not problems:
-        general = [exc.message]
+        general = [_message(exc)]
     context["general_errors"] = general
     return context
 
@@ -293,7 +314,7 @@ def generate_telemetry(request: Request, run_id: str, service: Service, pairs: F
         notice = {"kind": "info", "message": message, "offer_overwrite": True}
     except FlowTimeError as exc:
         status = _status(exc)
-        notice = {"kind": "error", "message": f"Error: {exc.message}"}
+        notice = {"kind": "error", "message": f"Error: {_message(exc)}"}
     else:
         generation_warnings = result["warnings"]
         verb = "regenerated" if overwrite else "generated"
@@ -301,7 +322,7 @@ def generate_telemetry(request: Request, run_id: str, service: Service, pairs: F
     try:
         detail = service.show_run(run_id)
     except FlowTimeError as exc:
-        return _render(request, "_alert.html", {"kind": "error", "message": exc.message}, _status(exc))
+        return _render(request, "_alert.html", {"kind": "error", "message": _message(exc)}, _status(exc))
     context = _telemetry_context(service, run_id, detail, capture_key=capture_key)
     context.update(notice=notice, generation_warnings=generation_warnings, overwrite=False)
     return _render(request, "_telemetry_panel.html", context, status)
@@ -317,8 +338,10 @@ def replay_run(request: Request, run_id: str, service: Service, pairs: FormPairs
         body = _replay_body(detail, source, form.get("captureDirectory", ""))
         _, response = service.create_run(body)
     except FlowTimeError as exc:
-        problems = [str(p.get("message")) for p in exc.to_dict().get("errors") or []]
-        context = {"kind": "error", "message": f"Replay failed: {exc.message}", "items": problems[1:]}
+        problems = [_no_paths(p.get("message")) for p in exc.to_dict().get("errors") or []]
+        several = len(problems) > 1  # then the message is only these joined by "; ": list them instead
+        message = "Replay failed:" if several else f"Replay failed: {_message(exc)}"
+        context = {"kind": "error", "message": message, "items": problems if several else []}
         return _render(request, "_alert.html", context, _status(exc))
     new_id = response["metadata"]["runId"]
     reply = _render(

@@ -109,7 +109,7 @@
       li.dataset.warningKey = key;
       li.innerHTML = '<span class="warning-glyph" aria-hidden="true">⚠</span> <code></code> <span></span>';
       li.querySelector("code").textContent = w.code;
-      li.querySelector("span:last-child").textContent = w.message + (w.nodeId ? " · node " + w.nodeId : "") +
+      li.querySelector("span:last-child").textContent = noPaths(w.message) + (w.nodeId ? " · node " + w.nodeId : "") +
         (w.bins && w.bins.length ? " · bins " + w.bins.join(", ") : "");
       stateWarnings.appendChild(li);
       var empty = document.querySelector("#warnings-title ~ [data-warnings-empty]");
@@ -238,18 +238,21 @@
     warnings.textContent = "";
     var telemetry = (state && state.telemetry) || { sources: [], warnings: [] };
     if (!telemetry.sources.length) appendItem(sources, "None (simulation series or unresolved).");
-    telemetry.sources.forEach(function (s) { appendItem(sources, sourceLabel(s)); });
+    telemetry.sources.forEach(function (s) { appendItem(sources, noPaths(s)); });
     if (!telemetry.warnings.length) appendItem(warnings, "No warnings in the loaded window.");
     telemetry.warnings.forEach(function (w) {
-      appendItem(warnings, w.code + ": " + w.message + (w.bins ? " (bins " + w.bins.join(", ") + ")" : ""));
+      appendItem(warnings, w.code + ": " + noPaths(w.message) + (w.bins ? " (bins " + w.bins.join(", ") + ")" : ""));
     });
     paintInspector(data, current - data.start);
     buildCharts(data);
   }
 
-  // The UI never shows a directory path: an absolute file URI is reduced to its file name.
-  function sourceLabel(source) {
-    return /^file:\/\/\//i.test(source) ? "file: …/" + source.split("/").pop() : source;
+  // The UI never shows a directory path: the same two patterns as the pages' no_paths filter cut absolute
+  // file URIs and paths (not file://telemetry/… or relative names) to their file name.
+  function noPaths(text) {
+    return String(text)
+      .replace(/file:\/\/\/(?:[^\s'"\/]+\/)*/g, "file: …/")
+      .replace(/(?<![\w\/:.])\/(?:[^\s'"\/]+\/)+/g, "…/");
   }
 
   function appendItem(list, text) {
