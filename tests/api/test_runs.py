@@ -332,3 +332,20 @@ def test_explicit_run_id_never_replaces_a_directory_that_is_not_a_run(
     )
     assert (settings.telemetry_root / "key" / "manifest.json").is_file()
     assert not (settings.runs_root / run_id / "run.json").exists()
+
+
+def test_runs_never_generate_telemetry(client: TestClient, settings: Settings) -> None:
+    source = create(client, deterministicRunId=True).json()["metadata"]["runId"]
+    body = {
+        "templateId": "http-service",
+        "telemetry": {"captureDirectory": f"run:{source}"},
+        "options": {"autoCapture": True},
+    }
+    response = client.post("/v1/runs", json=body)
+    assert response.status_code == 422
+    assert response.json()["code"] in ("capture_not_found", "capture_manifest_missing")
+    assert not (settings.runs_root / source / "model" / "telemetry" / "manifest.json").exists()
+    keyed = client.post("/v1/runs", json={**body, "telemetry": {"captureDirectory": "http-service-telemetry"}})
+    assert (keyed.status_code, keyed.json()["code"]) == (422, "capture_not_found")
+    assert list(settings.telemetry_root.iterdir()) in ([], [settings.telemetry_root / ".locks"])
+    assert client.get(f"/v1/runs/{source}").json()["telemetry"]["available"] is False
