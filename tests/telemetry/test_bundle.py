@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.telemetry.factories import SMALL_MODEL, EventLog, csv_text, hand_run, series_of, simulate, template_model
+from tests.telemetry.factories import (
+    SMALL_MODEL,
+    EventLog,
+    catalogue,
+    csv_text,
+    hand_run,
+    series_of,
+    simulate,
+    template_model,
+)
 
 from flowtime.artifacts import json_bytes, sha256_bytes, write_run
 from flowtime.engine import evaluate
@@ -31,7 +40,7 @@ def visible(root: Path) -> list[str]:
 
 @pytest.mark.parametrize(
     ("template_id", "rng"),
-    [("http-service", None), ("order-system", None), ("microservices", None), ("network-reliability", 7)],
+    [(t.id, 7 if t.id == "network-reliability" else None) for t in catalogue().templates],
 )
 def test_replay_of_a_capture_reproduces_every_series_of_the_source_run(
     tmp_path: Path, template_id: str, rng: int | None

@@ -419,3 +419,16 @@ def test_an_output_that_is_a_file_is_write_failed_naming_it(tmp_path: Path) -> N
     )
     assert (tmp_path / "plain-file").read_text() == "x"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_run_directory_is_never_a_capture_target(tmp_path: Path) -> None:
+    run = hand_run(tmp_path, {"calls": csv_text("1", "2", "3", "4"), "handled": csv_text("1", "1", "1", "1")})
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    for overwrite in (False, True):
+        with pytest.raises(FlowTimeError) as info:
+            run_capture(run, run, overwrite=overwrite, output_label="run_hand")
+        assert (info.value.code, info.value.message) == (
+            "invalid_output",
+            "Output directory 'run_hand' is a run directory; write the bundle to a directory of its own.",
+        )
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before

@@ -162,6 +162,24 @@ def test_invalid_output_options(roots: tuple[Path, Path], options: dict[str, str
     assert info.value.code == code
 
 
+def test_roots_and_run_directories_are_never_targets(roots: tuple[Path, Path]) -> None:
+    run = simulate(roots[0], "http-service")
+    before = sorted(p.name for p in run.iterdir())
+    cases = [
+        ({"directory": str(roots[0])}, f"Output directory '{roots[0]}' is a root itself; name a directory inside it."),
+        ({"directory": "."}, "Output directory '.' is a root itself; name a directory inside it."),
+        (
+            {"directory": str(run), "overwrite": True},
+            f"Output directory '{run}' is a run directory; write the bundle to a directory of its own.",
+        ),
+    ]
+    for options, message in cases:
+        with pytest.raises(FlowTimeError) as info:
+            generate(roots, run.name, **options)
+        assert (info.value.code, info.value.message) == ("invalid_output", message)
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
 def test_run_checks(roots: tuple[Path, Path]) -> None:
     with pytest.raises(FlowTimeError) as bad:
         generate(roots, "../etc")

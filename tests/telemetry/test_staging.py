@@ -21,7 +21,7 @@ def test_staging_goes_to_the_innermost_root_containing_the_target(tmp_path: Path
 def test_commit_moves_files_and_overwrite_keeps_dot_files_directories_and_kept_names(tmp_path: Path) -> None:
     target = tmp_path / "cap"
     target.mkdir()
-    for name in ("old.csv", ".hidden", "telemetry-manifest.json"):
+    for name in ("old.csv", ".hidden", "telemetry-manifest.json", "manifest.json"):
         (target / name).write_text("old")
     (target / "sub").mkdir()
     with Staging(tmp_path) as staging:
@@ -38,6 +38,17 @@ def test_commit_moves_files_and_overwrite_keeps_dot_files_directories_and_kept_n
     assert (target / "a.csv").read_bytes() == b"bin_index,value\n0,1\n"
     assert (target / "telemetry-manifest.json").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_overwrite_of_a_directory_that_is_not_a_capture_deletes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "notes"
+    target.mkdir()
+    (target / "todo.txt").write_text("mine")
+    with Staging(tmp_path) as staging:
+        staging.write("a.csv", b"bin_index,value\n0,1\n")
+        staging.write("manifest.json", b"{}\n")
+        staging.commit(target, overwrite=True)
+    assert sorted(p.name for p in target.iterdir()) == ["a.csv", "manifest.json", "todo.txt"]
 
 
 def test_leaving_without_commit_removes_the_staging_directory(tmp_path: Path) -> None:

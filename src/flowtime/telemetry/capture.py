@@ -28,7 +28,7 @@ from flowtime.model import SourceError, is_inside, parse_document, read_series_c
 from flowtime.model.values import as_integer
 from flowtime.telemetry.bindings import Binding, IndexEntry, index_entries, plan_bindings
 from flowtime.telemetry.documents import nonblank, read_json_object
-from flowtime.telemetry.errors import CaptureExists, CaptureSourceInvalid, RunNotFound
+from flowtime.telemetry.errors import CaptureExists, CaptureSourceInvalid, InvalidOutput, RunNotFound
 from flowtime.telemetry.gaps import GapMode, ProcessedSeries, apply_gap_policy
 from flowtime.telemetry.locks import capture_lock
 from flowtime.telemetry.manifest import (
@@ -296,9 +296,19 @@ def capture(
 
 
 def ensure_no_capture(target: Path, *, overwrite: bool, label: str) -> None:
-    """Refuse to replace an existing capture (``manifest.json`` present) unless ``overwrite``."""
+    """Refuse a run directory as a target, and an existing capture (``manifest.json``) unless ``overwrite``."""
+    refuse_run_directory(target, label=label)
     if not overwrite and (target / MANIFEST_NAME).is_file():
         raise CaptureExists(f"Telemetry bundle already exists in '{label}'. Use --overwrite to replace it.")
+
+
+def refuse_run_directory(target: Path, *, label: str) -> None:
+    """A run's own directory (it holds ``run.json``) never receives a bundle: its ``manifest.json`` would be
+    taken for a capture, and an overwrite would delete the run's files."""
+    if (target / RUN_FILE).is_file():
+        raise InvalidOutput(
+            f"Output directory '{label}' is a run directory; write the bundle to a directory of its own."
+        )
 
 
 def manifest_bytes(manifest: Manifest) -> bytes:

@@ -32,6 +32,7 @@ from flowtime.telemetry.capture import (
     log_plan,
     plan_capture,
     read_capture_source,
+    refuse_run_directory,
     write_bundle,
 )
 from flowtime.telemetry.catalog import validate_capture_key
@@ -184,12 +185,19 @@ def _resolve_target(
     if capture_key is not None and directory is not None:
         raise InvalidOutput("Specify at most one of output.captureKey and output.directory.")
     if capture_key is not None:
-        return _Target(telemetry_root / validate_capture_key(capture_key), "captureKey")
+        keyed = telemetry_root / validate_capture_key(capture_key)
+        refuse_run_directory(keyed, label=capture_key)
+        return _Target(keyed, "captureKey")
     if directory is not None:
         path = Path(directory) if os.path.isabs(directory) else telemetry_root / directory
-        if not directory.strip() or not is_inside(path, [telemetry_root, runs_root, *allowed_roots]):
+        roots = [telemetry_root, runs_root, *allowed_roots]
+        if not directory.strip() or not is_inside(path, roots):
             raise PathOutsideRoots(f"Output directory '{directory}' is outside the allowed roots.")
-        return _Target(Path(os.path.normpath(path)), "directory")
+        normal = Path(os.path.normpath(path))
+        if any(os.path.realpath(normal) == os.path.realpath(root) for root in roots):
+            raise InvalidOutput(f"Output directory '{directory}' is a root itself; name a directory inside it.")
+        refuse_run_directory(normal, label=directory)
+        return _Target(normal, "directory")
     return _Target(run_telemetry_dir(run_dir), "run")
 
 

@@ -77,13 +77,15 @@ class Staging:
     def commit(self, target: Path, *, overwrite: bool, keep: Iterable[str] = ()) -> None:
         """Move the staged files into ``target``, ``manifest.json`` last, then remove the staging directory.
 
-        With ``overwrite`` every regular, non-dot file of ``target`` except those named in ``keep`` is
-        deleted first; sub-directories are never touched.
+        With ``overwrite``, when ``target`` holds a capture (``manifest.json``), every regular, non-dot file
+        of it except those named in ``keep`` is deleted first, so no file of the old capture survives;
+        sub-directories are never touched. A directory that is not a capture has nothing to replace, so its
+        files stay (an ``--overwrite`` aimed at the wrong directory cannot empty it).
         """
         try:
             fsync_directory(self.path)
             target.mkdir(parents=True, exist_ok=True)
-            if overwrite:
+            if overwrite and (target / MANIFEST_NAME).is_file():
                 kept = set(keep)
                 for entry in target.iterdir():
                     if entry.name.startswith(".") or entry.name in kept or entry.is_symlink():
