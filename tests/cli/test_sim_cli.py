@@ -15,6 +15,8 @@ from tests.sim.factories import CHECKOUT_SUMMARY, template_text
 from typer.testing import CliRunner, Result
 
 from flowtime.cli.context import set_settings, settings_of
+from flowtime.cli.main import app as flowtime_app
+from flowtime.cli.main import hoist_global_options
 from flowtime.cli.sim import app
 from flowtime.logs import configure_logging
 from flowtime.model import validate_model
@@ -47,6 +49,40 @@ def invoke(*args: str) -> Result:
 
 
 # ------------------------------------------------------------------------------------------- list/show
+
+
+@pytest.fixture
+def restored_settings() -> Iterator[None]:
+    """The `flowtime` callback replaces the process settings; put the previous ones back afterwards."""
+    previous = settings_of()
+    try:
+        yield
+    finally:
+        set_settings(previous)
+
+
+@pytest.mark.usefixtures("restored_settings")
+def test_extra_templates_come_from_the_global_option_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "checkout.yaml").write_text(template_text(), encoding="utf-8")
+    monkeypatch.delenv("FLOWTIME_TEMPLATES_DIR", raising=False)
+    argv = hoist_global_options(["sim", "show", "checkout", "--templates-dir", str(extra)])
+    shown = CliRunner().invoke(flowtime_app, argv)
+    assert shown.exit_code == 0 and "ID: checkout\n" in shown.stdout
+    monkeypatch.setenv("FLOWTIME_TEMPLATES_DIR", str(extra))
+    listed = CliRunner().invoke(flowtime_app, ["sim", "list", "--format", "json"])
+    assert listed.exit_code == 0
+    assert [t["id"] for t in json.loads(listed.stdout)][:2] == ["checkout", "http-service"]
+    monkeypatch.setenv("FLOWTIME_TEMPLATES_DIR", str(tmp_path / "missing"))
+    failed = CliRunner().invoke(flowtime_app, ["sim", "list"])
+    assert failed.exit_code == 1
+    assert failed.stderr == (
+        f"Error [templates_dir_not_found]: Templates directory '{tmp_path / 'missing'}' does not exist or is not "
+        "a directory.\n"
+    )
 
 
 def test_list_text_names_every_template(templates_dir: Path) -> None:
