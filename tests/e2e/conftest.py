@@ -141,14 +141,17 @@ def server(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator
 
 @pytest.fixture
 def page(browser_context: object, server: str) -> Iterator[object]:
-    """A new tab with the server's address as base; console errors fail the test."""
+    """A new tab; console errors, and any request that leaves the FlowTime server, fail the test."""
     page = browser_context.new_page()  # type: ignore[attr-defined]
     errors: list[str] = []
+    elsewhere: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("request", lambda r: None if r.url.startswith((server, "data:")) else elsewhere.append(r.url))
     yield page
     page.close()
     assert not [e for e in errors if not e.startswith("Failed to load resource")], f"browser errors: {errors}"
+    assert not elsewhere, f"the UI fetched from outside the server: {elsewhere}"
 
 
 @pytest.fixture

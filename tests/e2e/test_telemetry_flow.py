@@ -100,6 +100,7 @@ def test_generate_replay_time_travel_and_overwrite(page: Page, server: str, api:
     shown = page.locator("[data-telemetry-generated]").inner_text()
     assert STAMP.fullmatch(shown)
     assert shown == generated[:10] + " " + generated[11:19] + " UTC"
+    expect(page.locator("[data-notice=success]")).to_have_text(f"Telemetry bundle generated at {shown}.")
     shot(page, "run-detail-generated")
 
     # 3. Replay from telemetry really creates a telemetry-mode run.
@@ -144,7 +145,7 @@ def test_generate_replay_time_travel_and_overwrite(page: Page, server: str, api:
     page.goto(f"{server}/runs/{run_id}")
     page.get_by_role("button", name="Generate telemetry").click()
     notice = page.locator("[data-notice=info]")
-    expect(notice).to_contain_text(f"A telemetry bundle already exists (generated at {generated}).")
+    expect(notice).to_contain_text(f"A telemetry bundle already exists (generated at {shown}).")
     expect(notice).to_contain_text("Turn on Overwrite to regenerate.")
     shot(page, "run-detail-409")
     page.get_by_role("button", name="Overwrite and regenerate").click()

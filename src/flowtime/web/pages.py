@@ -307,7 +307,7 @@ def generate_telemetry(request: Request, run_id: str, service: Service, pairs: F
         result = service.generate_capture(body)["capture"]
     except CaptureExists as exc:
         status = 409
-        when = exc.generated_at_utc or "an unknown time"
+        when = _utc(exc.generated_at_utc) if exc.generated_at_utc else "an unknown time"
         message = f"A telemetry bundle already exists (generated at {when}). Turn on Overwrite to regenerate."
         if exc.source_run_id and exc.source_run_id != run_id:
             message += f" It was captured from run {exc.source_run_id}; overwriting replaces it with this run's."
@@ -318,7 +318,7 @@ def generate_telemetry(request: Request, run_id: str, service: Service, pairs: F
     else:
         generation_warnings = result["warnings"]
         verb = "regenerated" if overwrite else "generated"
-        notice = {"kind": "success", "message": f"Telemetry bundle {verb} at {result['generatedAtUtc']}."}
+        notice = {"kind": "success", "message": f"Telemetry bundle {verb} at {_utc(result['generatedAtUtc'])}."}
     try:
         detail = service.show_run(run_id)
     except FlowTimeError as exc:
