@@ -226,6 +226,11 @@ def test_stochastic_template_capture_is_deterministic_under_its_seed(roots: tupl
     files_b = {p.name: p.read_bytes() for p in (roots[1] / "b").glob("*.csv")}
     assert files_a == files_b and files_a
     assert first != second
+    simulate(roots[0], "network-reliability", rng=7, run_id="third")
+    generate(roots, "third", capture_key="c", now=NOW)
+    c = json.loads((roots[1] / "c" / "autocapture.json").read_text())
+    assert c["rngSeed"] == 7 and c["parametersHash"] != a["parametersHash"]
+    assert {p.name: p.read_bytes() for p in (roots[1] / "c").glob("*.csv")} != files_a
 
 
 def test_twenty_concurrent_generations_produce_exactly_one_bundle(roots: tuple[Path, Path]) -> None:

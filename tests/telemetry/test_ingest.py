@@ -423,3 +423,28 @@ def test_import_logs_start_warnings_completed_and_failed(tmp_path: Path, events:
     )
     assert (completed["fileCount"], completed["warningCount"]) == (3, 11)
     assert events.of(2303)[0]["code"] == "import_column_missing"
+
+
+def test_node_ids_with_the_same_file_name_keep_the_first_series(tmp_path: Path) -> None:
+    rows = (
+        "timestamp,nodeId,metric,value\n"
+        "2026-03-02T08:00:00Z,web api,arrivals,1\n"
+        "2026-03-02T08:00:00Z,web_api,arrivals,2\n"
+        "2026-03-02T08:00:00Z,WEB/API,arrivals,3\n"
+    )
+    plan = plan_import(write(tmp_path, rows), grid(bins=1))
+    assert [(f.node_id, f.file_name, csv_rows(f.data)[1]) for f in plan.files] == [
+        ("web api", "web_api_arrivals.csv", "0,1")
+    ]
+    assert [w.to_json() for w in plan.warnings] == [
+        {
+            "code": "binding_duplicate",
+            "message": "No free file name for web_api:Arrivals; binding skipped.",
+            "nodeId": "web_api",
+        },
+        {
+            "code": "binding_duplicate",
+            "message": "No free file name for WEB/API:Arrivals; binding skipped.",
+            "nodeId": "WEB/API",
+        },
+    ]

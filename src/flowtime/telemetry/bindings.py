@@ -76,6 +76,16 @@ def is_plain_file_name(name: str) -> bool:
     return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
 
 
+def binding_duplicate(node_id: str, metric: Metric) -> CaptureWarning:
+    """The warning for a series whose file name (alias and default) is already taken, case-insensitively."""
+    return CaptureWarning(
+        "binding_duplicate",
+        f"No free file name for {node_id}:{metric.name}; binding skipped.",
+        node_id=node_id,
+        metric=metric.name,
+    )
+
+
 def plan_bindings(raw: Mapping[str, Any], entries: Sequence[IndexEntry]) -> tuple[list[Binding], list[CaptureWarning]]:
     """The bindings of a run, in order, and the warnings met while choosing them (``alias_invalid``,
     ``binding_duplicate``) in the order they arose."""
@@ -92,14 +102,7 @@ def plan_bindings(raw: Mapping[str, Any], entries: Sequence[IndexEntry]) -> tupl
         default = default_file_name(node_id, metric)
         target = alias if alias is not None and alias.casefold() not in taken else default
         if target.casefold() in taken:
-            warnings.append(
-                CaptureWarning(
-                    "binding_duplicate",
-                    f"No free file name for {node_id}:{metric.name}; binding skipped.",
-                    node_id=node_id,
-                    metric=metric.name,
-                )
-            )
+            warnings.append(binding_duplicate(node_id, metric))
             continue
         taken.add(target.casefold())
         bindings.append(Binding(node_id, metric, entry.id, entry.path, entry.points, target))

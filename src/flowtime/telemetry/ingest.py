@@ -18,7 +18,7 @@ from flowtime.errors import FlowTimeError
 from flowtime.logs import get_logger, log_event
 from flowtime.model import DEFAULT_LIMITS, parse_document
 from flowtime.model.values import as_integer
-from flowtime.telemetry.bindings import default_file_name
+from flowtime.telemetry.bindings import binding_duplicate, default_file_name
 from flowtime.telemetry.capture import ensure_no_capture, log_warnings, write_bundle
 from flowtime.telemetry.errors import ImportGridInvalid, ImportInputInvalid
 from flowtime.telemetry.gaps import GapMode, apply_gap_policy
@@ -245,14 +245,7 @@ def plan_import(
     for series in resampler.series():
         name = default_file_name(series.node_id, series.metric)
         if name.casefold() in taken:
-            warnings.append(
-                CaptureWarning(
-                    "binding_duplicate",
-                    f"No free file name for {series.node_id}:{series.metric.name}; binding skipped.",
-                    node_id=series.node_id,
-                    metric=series.metric.name,
-                )
-            )
+            warnings.append(binding_duplicate(series.node_id, series.metric))
             continue
         taken.add(name.casefold())
         processed = apply_gap_policy(
