@@ -103,7 +103,7 @@ def capture_command(
         source = read_capture_source(settings.runs_root / validate_run_id(run_id), label=run_id)
     else:
         source = read_capture_source(run_dir.absolute(), label=str(run_dir))  # type: ignore[union-attr]
-    target = (output or settings.telemetry_root / _default_key(source.run_id)).absolute()
+    target = (output or settings.telemetry_root / _default_key(run_id or source.run_id)).absolute()
     result = capture(
         source,
         target,
@@ -209,7 +209,7 @@ def _read_text(path: Path, what: str, code: str) -> str:
 
 def _capture_directory(value: str) -> Path:
     """``run:<id>``; else a capture key that exists under TelemetryRoot; else a directory path as given
-    (relative to the working directory); else the value is resolved as a capture key (and reported missing).
+    (relative to the working directory). A well-formed key that names neither is ``capture_not_found``.
     """
     settings = settings_of()
     key_dir = settings.telemetry_root / value
