@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from tests.api.factories import logging_kept
 
 with warnings.catch_warnings():  # Starlette asks for httpx2; the httpx-based client is what we test with
     warnings.simplefilter("ignore")
@@ -68,12 +69,7 @@ def logs() -> Iterator[LogLines]:
     captured = LogLines()
     handler = logging.StreamHandler(captured.stream)
     handler.setFormatter(JsonLinesFormatter())
-    logger = get_logger()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with logging_kept():
+        get_logger().addHandler(handler)
+        get_logger().setLevel(logging.DEBUG)
         yield captured
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from flowtime.logs import get_logger
 from flowtime.runs import execute_model
 
 SERVICE_MODEL = """\
@@ -180,3 +182,15 @@ def simulated_run(root: Path, run_id: str, *, nan_served_at: int | None = None) 
         rows[nan_served_at + 1] = f"{nan_served_at},NaN"
         path.write_text("\n".join(rows) + "\n")
     return written.run_dir
+
+
+@contextmanager
+def logging_kept() -> Iterator[None]:
+    """Restore the ``flowtime`` logger's handlers and level after code that configures logging (the CLI)."""
+    logger = get_logger()
+    handlers, level = list(logger.handlers), logger.level
+    try:
+        yield
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)

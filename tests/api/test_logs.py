@@ -162,13 +162,12 @@ def test_generation_logs_start_files_warnings_and_completion(
     assert done["durationMs"] >= 0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="telemetry.generation does not emit 2001/2003 yet (capture start/completed, api.md §10)"
-)
 def test_generation_logs_capture_start_and_completed(client: TestClient, settings: Settings, logs: LogLines) -> None:
     simulated_run(settings.runs_root, "r")
     assert client.post("/v1/telemetry/captures", json={"source": {"runId": "r"}}).status_code == 200
-    assert fields(logs.one(2001), "runId", "dryRun", "gapMode", "fillNaN") == {
+    start = logs.one(2001)
+    assert start["outputDirectory"] == str(settings.runs_root.resolve() / "r" / "model" / "telemetry")
+    assert fields(start, "runId", "dryRun", "gapMode", "fillNaN") == {
         "runId": "r",
         "dryRun": False,
         "gapMode": "ignore",

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import uvicorn
+from tests.api.factories import logging_kept
 from typer.testing import CliRunner
 
 from flowtime.cli.main import app, hoist_global_options
-from flowtime.logs import get_logger
 from flowtime.runs import Settings
 from flowtime.server import create_app
 
@@ -30,11 +30,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 @pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
     """Each invocation configures the process's logging, as the real command does; undo it afterwards."""
-    logger = get_logger()
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
+    with logging_kept():
+        yield
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.api.factories import logging_kept
 from typer.testing import CliRunner
 
 from flowtime.cli import serve as serve_module
@@ -33,11 +34,8 @@ def catalogue() -> Catalogue:
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """``serve`` configures the process's logging; put it back for the tests that follow."""
-    logger = get_logger()
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    logger.handlers[:] = handlers
-    logger.setLevel(level)
+    with logging_kept():
+        yield
 
 
 def test_roots_are_created_and_canonical(tmp_path: Path, catalogue: Catalogue) -> None:
