@@ -50,6 +50,14 @@ def read_json_object(path: Path) -> dict[str, Any] | None:
     return value
 
 
+def stored_index(run_dir: Path) -> dict[str, Any] | None:
+    """``series/index.json`` as an object; None when it is missing or unreadable."""
+    try:
+        return read_json_object(run_dir / INDEX_FILE)
+    except Unreadable:
+        return None
+
+
 def is_run_directory(path: Path) -> bool:
     """A run is a directory with ``run.json`` and ``model/`` (``api.md`` §4.5)."""
     return (path / RUN_FILE).is_file() and (path / "model").is_dir()
@@ -296,4 +304,5 @@ __all__ = [
     "run_grid",
     "run_warnings",
     "sources_resolved",
+    "stored_index",
 ]

@@ -19,7 +19,6 @@ from flowtime.logs import get_logger, log_event
 from flowtime.model import Topology
 from flowtime.runs import orchestrate
 from flowtime.runs.details import (
-    INDEX_FILE,
     StoredRun,
     Unreadable,
     can_replay,
@@ -29,10 +28,10 @@ from flowtime.runs.details import (
     is_run_directory,
     metadata_block,
     open_stored_run,
-    read_json,
     run_grid,
     run_warnings,
     sources_resolved,
+    stored_index,
 )
 from flowtime.runs.requests import parse_capture_request, parse_mode, parse_run_request
 from flowtime.runs.sandbox import check_capture_target, contain, run_directory, validate_series_id
@@ -207,12 +206,8 @@ class RunService:
 
     def series_index(self, run_id: str) -> dict[str, Any]:
         """``GET /v1/runs/{runId}/index``: the stored series/index.json."""
-        run_dir = self._existing_run(run_id)
-        try:
-            index = read_json(run_dir / INDEX_FILE)
-        except Unreadable:
-            index = None
-        if not isinstance(index, dict):
+        index = stored_index(self._existing_run(run_id))
+        if index is None:
             raise NotFound(f"Required artifact missing for run '{run_id}': series/index.json.", code="artifact_missing")
         return index
 
@@ -220,11 +215,7 @@ class RunService:
         """``GET /v1/runs/{runId}/series/{seriesId}``: the stored CSV bytes, found through index.json."""
         validate_series_id(series_id)
         run_dir = self._existing_run(run_id)
-        try:
-            index = read_json(run_dir / INDEX_FILE)
-        except Unreadable:
-            index = None
-        entries = index.get("series") if isinstance(index, dict) else None
+        entries = (stored_index(run_dir) or {}).get("series")
         entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
         entry = next((e for e in entries if e.get("id") == series_id), None)
         if entry is None:

@@ -34,7 +34,6 @@ from flowtime.model import (
     snake,
 )
 from flowtime.runs.details import (
-    INDEX_FILE,
     StoredRun,
     Unreadable,
     capture_warning,
@@ -42,8 +41,8 @@ from flowtime.runs.details import (
     metadata_block,
     model_file,
     open_stored_run,
-    read_json_object,
     run_warnings,
+    stored_index,
 )
 
 _LOG = get_logger("state")
@@ -247,11 +246,7 @@ def _incomplete(run_id: str, what: str) -> Conflict:
 
 def _series_index(run_dir: Path) -> dict[str, str]:
     """Series id -> bundle-relative path from index.json (empty when missing or unreadable)."""
-    try:
-        index = read_json_object(run_dir / INDEX_FILE)
-    except Unreadable:
-        return {}
-    entries = (index or {}).get("series")
+    entries = (stored_index(run_dir) or {}).get("series")
     out: dict[str, str] = {}
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("path"), str):
