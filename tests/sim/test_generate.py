@@ -583,7 +583,7 @@ RNG = 'rng:\n  kind: PCG32\n  seed: "42"\n'
 
 def test_template_rng_is_kept_with_an_integer_seed() -> None:
     result = generate(make_template(template_text(extra=RNG)))
-    assert result.model.endswith("") and "\nrng:\n  kind: PCG32\n  seed: 42\nprovenance:\n" in result.model
+    assert "\nrng:\n  kind: PCG32\n  seed: 42\nprovenance:\n" in result.model
     assert (result.rng_seed, result.effective_seed, result.metadata["stochastic"]) == (42, 42, True)
 
 

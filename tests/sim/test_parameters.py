@@ -278,3 +278,11 @@ def test_every_problem_is_collected_at_once_including_unknown_names() -> None:
         ("parameter_unknown", "Unknown parameter 'colour' for template 'demo'.", "colour"),
     ]
     assert merged == {}
+
+
+def test_a_string_with_a_lone_surrogate_is_rejected_because_it_cannot_be_template_text() -> None:
+    coerced, problems = declare(type="string").coerce("file:///a\ud800.csv")
+    assert coerced is None
+    assert [(p.code, p.message) for p in problems] == [
+        ("parameter_type", "Parameter 'p' must be valid Unicode text; it contains a lone surrogate.")
+    ]

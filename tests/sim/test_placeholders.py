@@ -101,6 +101,10 @@ def test_render_numbers_booleans_and_arrays(value: object, text: str) -> None:
         ('say "hi" now', '"say \\"hi\\" now"'),
         ("back\\slash x", '"back\\\\slash x"'),
         ("line\nbreak", '"line\\nbreak"'),
+        ("tab\there", '"tab\\there"'),
+        ("bell\x07", '"bell\\a"'),
+        ("next\x85line", '"next\\Nline"'),
+        ("zürich", "zürich"),
         ("eu-west", "eu-west"),
         ("plain", "plain"),
     ],
@@ -110,7 +114,20 @@ def test_render_strings_by_the_quoting_rules(value: str, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["file:///srv/a b.csv", 'say "hi" now', "back\\slash x", "*star", "line\nbreak", "a: b # c"]
+    "value",
+    [
+        "file:///srv/a b.csv",
+        'say "hi" now',
+        "back\\slash x",
+        "*star",
+        "line\nbreak",
+        "a: b # c",
+        "tab\there",
+        "bell\x07",
+        "next\x85line",
+        "sep\u2028x",
+        "nul\x00",
+    ],
 )
 def test_quoted_strings_read_back_unchanged(value: str) -> None:
     assert load_typed(f"v: {render(value)}\n") == {"v": value}

@@ -108,3 +108,13 @@ def test_syntax_error_names_the_construct_and_the_line_it_starts_on() -> None:
         "YAML parsing error: did not find expected ',' or ']' while parsing a flow sequence that starts on "
         "line 3 (line 4, column 1)."
     )
+
+
+def test_characters_yaml_refuses_are_reported_at_their_line_and_column() -> None:
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_typed("a: 1\nb: x\x07y\n")
+    assert caught.value.describe() == (
+        "YAML parsing error: unacceptable character #x0007: control characters are not allowed (line 2, column 5)."
+    )
+    with pytest.raises(YamlSyntaxError, match="lone surrogate is not valid Unicode text"):
+        load_typed("a: \ud800\n")

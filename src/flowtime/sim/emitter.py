@@ -54,7 +54,7 @@ def scalar(value: Any, *, flow: bool = False) -> str:
             return ".inf" if value > 0 else "-.inf"
         return format_double(value)
     text = str(value)
-    return text if _plain_ok(text, flow) else _quoted(text)
+    return text if _plain_ok(text, flow) else quoted(text)
 
 
 def _mapping(mapping: Mapping[str, Any], depth: int, lines: list[str], first_prefix: str | None = None) -> None:
@@ -122,7 +122,9 @@ def _plain_ok(text: str, flow: bool) -> bool:
     return all(c.isprintable() and c != "\ufeff" for c in text)
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar that reads back exactly: ``\\`` and ``"`` and every
+    non-printable character escaped."""
     out = []
     for char in text:
         if char in _ESCAPES:

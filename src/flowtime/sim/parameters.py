@@ -17,6 +17,7 @@ _ARRAY_OF = {"int": "int", "integer": "int", "double": "double", "number": "doub
 _BOUNDS = (("minimum", "min"), ("maximum", "max"))
 _JSON_INT = re.compile(r"-?(0|[1-9][0-9]*)\Z")
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?\Z")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # cannot be written as UTF-8 template text
 _ARTICLE = {"integer": "an integer", "number": "a number", "boolean": "a boolean", "string": "a string"}
 
 Number = int | float
@@ -53,6 +54,9 @@ class Parameter:
         if self.type == "array":
             return self._coerce_array(value)
         coerced = _SCALAR[self.type](value)
+        if isinstance(coerced, str) and _SURROGATE.search(coerced):
+            message = f"Parameter '{self.name}' must be valid Unicode text; it contains a lone surrogate."
+            return None, [self._problem("parameter_type", message)]
         if coerced is None:
             return None, [self._problem("parameter_type", f"Parameter '{self.name}' must be {_ARTICLE[self.type]}.")]
         return coerced, self._bounds(coerced, None)

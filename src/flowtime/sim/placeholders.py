@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowtime.artifacts import format_double
+from flowtime.sim.emitter import quoted
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOKEN_GROWTH = len("__ftp___") - len("${}")
 _QUOTE_FIRST = frozenset("*&!|>'%@`")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 Span = tuple[int, int]
 
@@ -103,8 +103,8 @@ def substitute(text: str, replacements: Mapping[str, str], exclude: Span | None 
 def render(value: Any) -> str:
     """Replacement text of a merged parameter value (§3.3).
 
-    Beyond the reference, control characters inside added double quotes are escaped (``\\n``, ``\\t`` …)
-    so a multi-line string reads back unchanged instead of being folded by YAML.
+    Beyond the reference, every character YAML would not keep as it is inside double quotes (line breaks,
+    tabs, other non-printable characters) is escaped, so the value reads back unchanged.
     """
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -124,17 +124,9 @@ def _render_string(text: str) -> str:
         return text
     if text[0] in "[{":
         return text
-    if any(c.isspace() or c in ":#" for c in text) or text[0] in _QUOTE_FIRST:
-        return '"' + "".join(_escape(c) for c in text) + '"'
+    if any(c.isspace() or c in ":#" or not c.isprintable() for c in text) or text[0] in _QUOTE_FIRST:
+        return quoted(text)
     return text
-
-
-def _escape(char: str) -> str:
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    if ord(char) < 0x20 or ord(char) == 0x7F:
-        return f"\\x{ord(char):02x}"
-    return char
 
 
 def names(placeholders: list[Placeholder]) -> Iterator[str]:

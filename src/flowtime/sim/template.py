@@ -133,8 +133,7 @@ def read_template(raw: bytes | str, origin: str = "<text>") -> tuple[Template | 
         return None, [TemplateProblem("template_yaml_error", message)]
     if not isinstance(document, dict):
         message = (
-            f"Template must be a YAML mapping at its root (metadata, window, grid, …), not a "
-            f"{_yaml_kind(document)}."
+            f"Template must be a YAML mapping at its root (metadata, window, grid, …), not a {_yaml_kind(document)}."
         )
         return None, [TemplateProblem("template_yaml_error", message)]
 

@@ -68,8 +68,13 @@ def compose(text: str) -> yaml.Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise _error_at(_describe(exc), mark) from exc
+    except yaml.reader.ReaderError as exc:
+        reason = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise _error_at_index(reason, text, exc.position) from exc
+    except UnicodeEncodeError as exc:  # a lone surrogate (from a parameter value): libyaml reads UTF-8
+        raise _error_at_index("a lone surrogate is not valid Unicode text", text, exc.start) from exc
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(str(exc), 1, 1) from exc
+        raise YamlSyntaxError(str(exc).splitlines()[0], 1, 1) from exc
 
 
 def _check_depth(text: str) -> None:
@@ -200,6 +205,11 @@ class _Builder:
                 out[key] = self.build(value_node)
             return out
         raise _error_at("unsupported YAML node", node.start_mark)
+
+
+def _error_at_index(problem: str, text: str, index: int) -> YamlSyntaxError:
+    line_start = text.rfind("\n", 0, index) + 1
+    return YamlSyntaxError(problem, text.count("\n", 0, index) + 1, index - line_start + 1, index)
 
 
 def _error_at(problem: str, mark: Any) -> YamlSyntaxError:
