@@ -309,9 +309,12 @@ def test_parallel_run_creations_all_succeed(settings: Settings, app: Any) -> Non
     assert [r.status_code for r in responses] == [201] * 20
     ids = {r.json()["metadata"]["runId"] for r in responses}
     assert len(ids) == 20
-    for run_id in ids:
-        assert (settings.runs_root / run_id / "run.json").is_file()
     assert not [p for p in settings.runs_root.iterdir() if p.name.startswith(".tmp-")]
+    with TestClient(app) as client:
+        assert {i["runId"] for i in client.get("/v1/runs").json()["items"]} == ids
+        for run_id in ids:
+            state = client.get(f"/v1/runs/{run_id}/state", params={"binIndex": 4})
+            assert state.status_code == 200 and state.json()["nodes"][0]["metrics"]["arrivals"] == 165
 
 
 @pytest.mark.parametrize("run_id", ["telemetry", "plain-dir"])
