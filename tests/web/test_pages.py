@@ -127,7 +127,7 @@ def test_telemetry_plan_lists_the_capture_files_by_name(client: TestClient, data
 
     html = client.post("/runs/new", data=form, headers=HX).text
 
-    assert "<dt>Telemetry bundle</dt><dd>run:" + run_id + "</dd>" in html
+    assert f"<dt>Telemetry bundle</dt><dd>kept with run <code>{run_id}</code>, generated" in html
     assert '<li><code>demand.csv</code> <span class="muted">TransitLine · Arrivals</span></li>' in html
     assert f'<option value="run:{run_id}" selected>' in html
     assert str(data_dir) not in html
