@@ -4,7 +4,7 @@ Block kinds (see docs/README.md, "How these pages are tested"):
 
 - ```` ```<lang> file=NAME ```` writes the block to NAME in the page's working directory.
 - ```` ```console runnable ```` is a transcript: ``$ command`` lines (a trailing ``\\`` continues a
-  command), each followed by the output it must print (stdout and stderr as a terminal shows them, then
+  command, and so does an open quote), each followed by the output it must print (stdout and stderr as a terminal shows them, then
   ``[exit N]`` when the exit code is not 0). A command ending in `` &`` starts in the background and must
   open the port it names before the page goes on.
 - ```` ```http runnable ```` is a request (``METHOD /path``, headers, blank line, body), sent to the real
@@ -19,7 +19,6 @@ block really prints; ``--update`` writes the actual outputs into the page (volat
 from __future__ import annotations
 
 import contextlib
-import http
 import io
 import json
 import os
@@ -51,6 +50,19 @@ NORUN_ALLOWED = (
     re.compile(r"\.venv/bin/pip install (-e )?'?\.(\[[a-z,]+\])?'?"),
 )
 DOC_PORT = "127.0.0.1:8080"
+# RFC 9110 reason phrases (Python's http.HTTPStatus names changed between versions).
+REASONS = {
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+}
 _SHELL_SYNTAX = re.compile(r"[|&;<>()$`*?~\\\n]")
 _COMMAND_TIMEOUT = 120.0
 _SERVER_START_TIMEOUT = 60.0
@@ -97,7 +109,7 @@ def transcript(block: Block) -> list[Command]:
         raise ValueError(f"{block.where}: a console block must start with a '$ ' command line")
     while i < len(lines):
         parts = [lines[i][2:]]
-        while parts[-1].endswith("\\") and i + 1 < len(lines):
+        while not _complete("\n".join(parts)) and i + 1 < len(lines):
             i += 1
             parts.append(lines[i])
         i += 1
@@ -106,6 +118,17 @@ def transcript(block: Block) -> list[Command]:
             i += 1
         commands.append(Command("\n".join(parts), "\n".join(lines[start:i]), base + start, base + i))
     return commands
+
+
+def _complete(command: str) -> bool:
+    """A command ends at a line without a trailing backslash and with every quote closed."""
+    if command.endswith("\\"):
+        return False
+    try:
+        shlex.split(command)
+    except ValueError:
+        return False
+    return True
 
 
 def _free_port() -> int:
@@ -319,7 +342,7 @@ class Session:
         method, target, *_ = request_line.split()
         headers = dict(line.split(": ", 1) for line in header_lines if line.strip())
         reply = self.client.request(method, target, headers=headers, content=body.strip("\n").encode() or None)
-        lines = [f"HTTP/1.1 {reply.status_code} {http.HTTPStatus(reply.status_code).phrase}"]
+        lines = [f"HTTP/1.1 {reply.status_code} {REASONS.get(reply.status_code, 'Unknown')}"]
         lines += [f"{name}: {reply.headers.get(name, '(absent)')}" for name in header_names]
         text = reply.text
         if "json" in reply.headers.get("content-type", "") and text:
