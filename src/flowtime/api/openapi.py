@@ -1,4 +1,4 @@
-"""OpenAPI additions: request bodies that routes read as raw JSON are documented from their models."""
+"""OpenAPI additions: request bodies that routes read as raw JSON, and the error body, documented from models."""
 
 from __future__ import annotations
 
@@ -24,19 +24,20 @@ def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses`` entries for the error statuses a route can answer."""
-    return {status: {"model": ErrorBody, "description": "Error body {error, code}."} for status in statuses}
+    """``responses`` entries for the error statuses a route can answer: JSON even on a CSV route."""
+    content = {"application/json": {"schema": {"$ref": _REF.format(model=ErrorBody.__name__)}}}
+    return {status: {"description": "Error body {error, code}.", "content": content} for status in statuses}
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Generate the document once, adding the request-body schemas to ``components``."""
+    """Generate the document once, adding the request-body and error-body schemas to ``components``."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        for model in REQUEST_BODIES:
+        for model in (*REQUEST_BODIES, ErrorBody):
             schema = model.model_json_schema(ref_template=_REF, by_alias=True)
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
