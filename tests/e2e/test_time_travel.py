@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from pathlib import Path
@@ -132,4 +133,22 @@ def test_an_absolute_telemetry_source_is_shown_by_file_name_only(
 
     page.goto(f"{server}/runs/{run_id}")
     expect(page.locator("main")).to_contain_text("file://telemetry/requests.csv")
+    assert str(data_dir) not in page.content()
+
+
+def test_run_warnings_are_listed_once_and_without_paths(
+    page: Page, server: str, api: httpx.Client, data_dir: Path
+) -> None:
+    response = api.post("/v1/runs", json={"templateId": "it-system-microservices", "mode": "simulation"})
+    run_id = response.json()["metadata"]["runId"]
+    run_json = data_dir / run_id / "run.json"
+    stored = json.loads(run_json.read_text(encoding="utf-8"))
+    stored["warnings"] = [f"Bin 3 was clamped while reading {data_dir}/inputs/demand.csv."]
+    run_json.write_text(json.dumps(stored), encoding="utf-8")
+
+    page.goto(f"{server}/runs/{run_id}/time-travel")
+    expect(page.locator("#tt-status")).to_contain_text("loaded")  # /state_window, which repeats the warning
+    items = page.locator("#warnings-title ~ * .warning")
+    expect(items).to_have_count(1)
+    expect(items).to_contain_text("Bin 3 was clamped while reading …/demand.csv.")
     assert str(data_dir) not in page.content()

@@ -285,7 +285,7 @@ def run_page(request: Request, run_id: str, service: Service) -> HTMLResponse:
     run = detail["run"] or {}
     context.update(
         run=run,
-        all_warnings=[*run.get("warnings", []), *detail["warnings"]],
+        all_warnings=_run_warnings(detail),
         nav="runs",
     )
     return _render(request, "run_detail.html", context)
@@ -375,6 +375,11 @@ def _replay_body(detail: Mapping[str, Any], source: str, capture_directory: str)
     return body
 
 
+def _run_warnings(detail: Mapping[str, Any]) -> list[Any]:
+    """run.json warnings, then the telemetry (capture) warnings: everything the run itself reports."""
+    return [*((detail["run"] or {}).get("warnings") or []), *detail["warnings"]]
+
+
 def _telemetry_context(
     service: RunService, run_id: str, detail: Mapping[str, Any], *, capture_key: str | None = None
 ) -> dict[str, Any]:
@@ -434,7 +439,7 @@ def time_travel_page(request: Request, run_id: str, service: Service) -> HTMLRes
         "graph": graph,
         "legend": legend(),
         "runs": runs,
-        "run_warnings": [*((detail["run"] or {}).get("warnings") or []), *detail["warnings"]],
+        "run_warnings": _run_warnings(detail),
         "config": config,
         "nav": "runs",
     }

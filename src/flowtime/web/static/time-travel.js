@@ -101,7 +101,7 @@
     var all = (body.warnings || []).slice();
     body.nodes.forEach(function (n) { ((n.telemetry && n.telemetry.warnings) || []).forEach(function (w) { all.push(w); }); });
     all.forEach(function (w) {
-      var key = [w.code, w.nodeId || "", w.message].join("|");
+      var key = [w.code, w.nodeId || "", noPaths(w.message)].join("|");
       if (seenWarnings.has(key)) return;
       seenWarnings.add(key);
       var li = document.createElement("li");
