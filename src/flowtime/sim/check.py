@@ -39,23 +39,23 @@ def check_template(raw: bytes | str, origin: str = "<text>") -> TemplateReport:
     violation at a path where a loading or generation rule already reports an error is left out: the rule's
     message says more (``window_required`` rather than "'window' is a required property"), and so is one
     that encloses such a path."""
-    template, problems = read_template(raw, origin)
+    template, loading = read_template(raw, origin)
     document = template.document if template is not None else template_document(raw)
-    found = list(problems)
+    generation: list[TemplateProblem] = []
     warnings: list[TemplateProblem] = []
     if template is not None:
         try:
             warnings += generate_model(template, {}, log=False).warnings
         except TemplateGenerationError as exc:
-            found += [_locate(p, template) for p in exc.problems]
+            generation = [_locate(p, template) for p in exc.problems]
             warnings += exc.warnings
+    covered = [p.path for p in (*loading, *generation) if p.path]
     schema = schema_problems(document) if isinstance(document, dict) else []
-    covered = [p.path for p in found if p.path]
     schema = [p for p in schema if not any(_within(path, p.path) for path in covered)]
     reported = {p.path for p in schema}
     warnings = [w for w in warnings if not (w.code == "unknown_key" and w.path in reported)]
     template_id = template.id if template is not None else _id_of(document)
-    return TemplateReport(template_id, (*problems, *schema, *found[len(problems) :]), tuple(warnings))
+    return TemplateReport(template_id, (*loading, *schema, *generation), tuple(warnings))
 
 
 def _locate(problem: TemplateProblem, template: Template) -> TemplateProblem:
