@@ -152,3 +152,33 @@ def test_run_warnings_are_listed_once_and_without_paths(
     expect(items).to_have_count(1)
     expect(items).to_contain_text("Bin 3 was clamped while reading …/demand.csv.")
     assert str(data_dir) not in page.content()
+
+
+def test_bins_beyond_the_window_limit_load_in_chunks_and_are_never_fetched_twice(
+    page: Page, server: str, api: httpx.Client, wide_run: str
+) -> None:
+    window = api.get(f"/v1/runs/{wide_run}/state_window", params={"startBin": 0, "endBin": 11}).json()
+    expected = {b: {n["id"]: n["colors"][b] for n in window["nodes"]} for b in range(12)}
+
+    def small_window(route: object) -> None:  # as if the server's window limit were 5 bins
+        response = route.fetch()  # type: ignore[attr-defined]
+        body = response.text().replace('"windowMax": 500', '"windowMax": 5')
+        route.fulfill(response=response, body=body)  # type: ignore[attr-defined]
+
+    page.route(f"**/runs/{wide_run}/time-travel", small_window)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url.split("?", 1)[1]) if "/state_window?" in r.url else None)
+    page.goto(f"{server}/runs/{wide_run}/time-travel")
+    topology = page.locator("#topology")
+    expect(topology).to_have_attribute("data-bin", "0")
+
+    page.locator("#scrubber").focus()
+    page.keyboard.press("End")
+    expect(topology).to_have_attribute("data-bin", "11")
+    assert colours(page) == expected[11]
+    for key in ["Home", *["ArrowRight"] * 7]:  # bins 0–7 cross the first two chunks again
+        page.keyboard.press(key)
+    expect(topology).to_have_attribute("data-bin", "7")
+    assert colours(page) == expected[7]
+
+    assert sorted(fetched) == ["startBin=0&endBin=4", "startBin=10&endBin=11", "startBin=5&endBin=9"]
