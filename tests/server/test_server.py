@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import warnings
 from collections.abc import Iterator
 from importlib import resources
@@ -10,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from tests.api.factories import logging_kept
 from typer.testing import CliRunner
 
-from flowtime.cli import serve as serve_module
 from flowtime.cli.main import app as cli_app
 from flowtime.cli.main import hoist_global_options
 from flowtime.logs import get_logger
@@ -72,17 +73,20 @@ def test_the_web_ui_is_served_by_the_same_app(tmp_path: Path, catalogue: Catalog
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> dict[str, Any]:
-    """What ``flowtime serve`` hands to uvicorn, instead of serving."""
+def served(monkeypatch: pytest.MonkeyPatch, restore_logging: None) -> Iterator[dict[str, Any]]:
+    """What ``flowtime serve`` hands to uvicorn (the app and the listening socket), instead of serving."""
     for name in ("FLOWTIME_DATA_DIR", "FLOWTIME_RUNS_ROOT", "FLOWTIME_TELEMETRY_ROOT", "FLOWTIME_TEMPLATES_DIR"):
         monkeypatch.delenv(name, raising=False)
     calls: dict[str, Any] = {}
 
-    def run(app: Any, **kwargs: Any) -> None:
-        calls.update(kwargs, app=app)
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        calls.update(app=server.config.app, address=sockets[0].getsockname()[:2])
+        calls["sockets"] = sockets
 
-    monkeypatch.setattr(serve_module.uvicorn, "run", run)
-    return calls
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    yield calls
+    for listener in calls.get("sockets", []):
+        listener.close()
 
 
 def invoke(*args: str) -> Any:
@@ -103,15 +107,16 @@ def test_serve_options_choose_roots_templates_host_and_port(tmp_path: Path, serv
         "--templates-dir",
         str(extra),
         "--host",
-        "0.0.0.0",
+        "127.0.0.1",
         "--port",
-        "9123",
+        "0",
         "--state-window-max",
         "50",
     )
     assert result.exit_code == 0, result.output
-    assert (served["host"], served["port"]) == ("0.0.0.0", 9123)
-    assert "FlowTime listening on http://0.0.0.0:9123" in result.stderr
+    host, port = served["address"]
+    assert host == "127.0.0.1" and port > 0
+    assert f"FlowTime listening on http://127.0.0.1:{port}" in result.stderr
     settings: Settings = served["app"].state.settings
     assert settings.runs_root == (tmp_path / "d").resolve() and settings.runs_root.is_dir()
     assert settings.telemetry_root == (tmp_path / "t").resolve() and settings.telemetry_root.is_dir()
@@ -126,12 +131,12 @@ def test_serve_reads_the_environment_and_demo_flag(
 ) -> None:
     monkeypatch.setenv("FLOWTIME_DATA_DIR", str(tmp_path / "env-data"))
     monkeypatch.setenv("FLOWTIME_TELEMETRY_ROOT", str(tmp_path / "env-tel"))
-    result = invoke("serve", "--demo")
+    result = invoke("serve", "--demo", "--port", "0")
     assert result.exit_code == 0, result.output
     settings: Settings = served["app"].state.settings
     assert settings.runs_root == (tmp_path / "env-data").resolve()
     assert settings.telemetry_root == (tmp_path / "env-tel").resolve()
-    assert (settings.demo, served["host"], served["port"]) == (True, "127.0.0.1", 8080)
+    assert (settings.demo, settings.host, served["address"][0]) == (True, "127.0.0.1", "127.0.0.1")
 
 
 def test_serve_with_a_missing_templates_dir_is_a_usage_error(tmp_path: Path, served: dict[str, Any]) -> None:
@@ -142,7 +147,21 @@ def test_serve_with_a_missing_templates_dir_is_a_usage_error(tmp_path: Path, ser
 
 
 def test_serve_logs_at_the_chosen_level(tmp_path: Path, served: dict[str, Any]) -> None:
-    result = invoke("serve", "--data-dir", str(tmp_path / "d"), "--log-level", "warning")
+    result = invoke("serve", "--data-dir", str(tmp_path / "d"), "--port", "0", "--log-level", "warning")
     assert result.exit_code == 0
     assert '"eventId": 1001' not in result.stderr
     assert get_logger().level == logging.WARNING
+
+
+def test_a_port_in_use_is_a_clear_failure_before_listening(tmp_path: Path, served: dict[str, Any]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = invoke("serve", "--data-dir", str(tmp_path / "d"), "--port", str(port))
+    assert result.exit_code == 1
+    assert (
+        result.stderr.splitlines()[-1]
+        == f"Error [listen_failed]: Cannot listen on 127.0.0.1:{port}: Address already in use."
+    )
+    assert "listening" not in result.stderr and served == {}

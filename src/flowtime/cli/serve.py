@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import replace
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import uvicorn
 from flowtime.cli.context import settings_of
 from flowtime.cli.exit_codes import Convention
 from flowtime.cli.output import handle_errors
+from flowtime.errors import FlowTimeError
 from flowtime.logs import configure_logging
 from flowtime.server import create_app
 
@@ -38,8 +40,34 @@ def serve(
     settings = replace(settings, **changes)  # type: ignore[arg-type]
     configure_logging(getattr(logging, settings.log_level.upper(), logging.INFO), log_format=settings.log_format)
     app = create_app(settings)
-    typer.echo(f"FlowTime listening on http://{settings.host}:{settings.port}", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    listener = _listen(settings.host, settings.port)
+    host, port = listener.getsockname()[:2]
+    typer.echo(f"FlowTime listening on http://{_url_host(host)}:{port}", err=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The bound, listening socket, so a taken port is a clear error before "listening" is printed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        listener = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise FlowTimeError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", code="listen_failed") from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        raise FlowTimeError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.", code="listen_failed") from None
+    return listener
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 __all__ = ["serve"]
