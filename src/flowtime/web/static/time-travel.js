@@ -62,7 +62,7 @@
       var u = series.utilization[i];
       return u === null || u === undefined ? "util —" : "util " + Math.round(u * 100) + " %";
     }
-    return "no key metric";
+    return "util — no capacity";
   }
 
   function setStatus(text, isError) {
