@@ -85,6 +85,12 @@ def test_telemetry_run_and_dry_run_completion_messages(client: TestClient, logs:
         "Telemetry dry-run planned for template http-service; files=7, warnings=0",
     ]
     assert logs.events(4004)[-1]["telemetryFileCount"] == 7
+    replay_evaluation = logs.events(4003)[-1]
+    assert fields(replay_evaluation, "templateId", "bins", "columnCount") == {
+        "templateId": "http-service",
+        "bins": 8,
+        "columnCount": logs.events(4004)[-1]["seriesCount"],
+    }
 
 
 @pytest.mark.parametrize(
