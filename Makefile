@@ -25,6 +25,8 @@ test: lint
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/engine_scale.py
+	$(BIN)/python benchmarks/api_state.py
+	$(BIN)/python benchmarks/telemetry_import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
