@@ -16,7 +16,8 @@ from tests.api.factories import logging_kept
 from typer.testing import CliRunner
 
 from flowtime.cli.main import app, hoist_global_options
-from flowtime.runs import Settings
+from flowtime.errors import WriteFailed
+from flowtime.runs import RunService, Settings
 from flowtime.server import create_app
 
 
@@ -202,3 +203,18 @@ def test_paths_named_on_the_command_line_are_allowed_in_process(cli: Any, tmp_pa
     assert json.loads(replay.stdout)["metadata"]["mode"] == "telemetry"
     relative = cli("telemetry", "generate", "--run-id", run_id, "--output-dir", "../../escape")
     assert relative.exit_code == 2 and "path_outside_roots" in relative.stderr
+
+
+def test_in_process_server_errors_print_the_api_body(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(self: RunService, run_id: str) -> Any:
+        raise WriteFailed(f"Could not write /srv/data/{run_id}/run.json")
+
+    monkeypatch.setattr(RunService, "show_run", fail)
+    as_json = cli("runs", "show", "r", "--json")
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout) == {
+        "error": "The run could not be written; nothing was changed.",
+        "code": "write_failed",
+    }
+    as_text = cli("runs", "show", "r")
+    assert (as_text.exit_code, as_text.stderr) == (1, "Error [write_failed]: Could not write /srv/data/r/run.json\n")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from flowtime.api.errors import error_body
 from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable
 from flowtime.logs import get_logger
 from flowtime.runs.service import RunService
@@ -93,40 +95,47 @@ class Client:
 
     def create_run(self, body: Mapping[str, Any]) -> dict[str, Any]:
         if self.server is None:
-            return self.service.create_run(dict(body))[1]
+            with _as_api():
+                return self.service.create_run(dict(body))[1]
         return self._call("POST", "/v1/runs", json=body)
 
     def list_runs(self, **query: Any) -> dict[str, Any]:
         if self.server is None:
-            return self.service.list_runs(**query)
+            with _as_api():
+                return self.service.list_runs(**query)
         names = {"template_id": "templateId", "has_warnings": "hasWarnings", "page_size": "pageSize"}
         params = {names.get(k, k): _query_text(v) for k, v in query.items() if v is not None}
         return self._call("GET", "/v1/runs", params=params)
 
     def show_run(self, run_id: str) -> dict[str, Any]:
         if self.server is None:
-            return self.service.show_run(run_id)
+            with _as_api():
+                return self.service.show_run(run_id)
         return self._call("GET", f"/v1/runs/{_segment(run_id)}")
 
     def state(self, run_id: str, bin_index: int) -> dict[str, Any]:
         if self.server is None:
-            return self.service.state(run_id, bin_index)
+            with _as_api():
+                return self.service.state(run_id, bin_index)
         return self._call("GET", f"/v1/runs/{_segment(run_id)}/state", params={"binIndex": bin_index})
 
     def state_window(self, run_id: str, start_bin: int, end_bin: int) -> dict[str, Any]:
         if self.server is None:
-            return self.service.state_window(run_id, start_bin, end_bin)
+            with _as_api():
+                return self.service.state_window(run_id, start_bin, end_bin)
         params = {"startBin": start_bin, "endBin": end_bin}
         return self._call("GET", f"/v1/runs/{_segment(run_id)}/state_window", params=params)
 
     def generate_capture(self, body: Mapping[str, Any]) -> dict[str, Any]:
         if self.server is None:
-            return self.service.generate_capture(dict(body))
+            with _as_api():
+                return self.service.generate_capture(dict(body))
         return self._call("POST", "/v1/telemetry/captures", json=body)
 
     def list_captures(self, *, template_id: str | None = None, source_run_id: str | None = None) -> dict[str, Any]:
         if self.server is None:
-            return self.service.list_captures(template_id=template_id, source_run_id=source_run_id)
+            with _as_api():
+                return self.service.list_captures(template_id=template_id, source_run_id=source_run_id)
         params = {k: v for k, v in (("templateId", template_id), ("sourceRunId", source_run_id)) if v is not None}
         return self._call("GET", "/v1/telemetry/captures", params=params)
 
@@ -146,6 +155,20 @@ class Client:
         if response.is_success and isinstance(body, dict):
             return body
         raise remote_error(response.status_code, body)
+
+
+@contextmanager
+def _as_api() -> Iterator[None]:
+    """In-process failures carry the body the API would send (a 5xx body names no path); the message stays."""
+    try:
+        yield
+    except FlowTimeError as exc:
+        body = error_body(exc)
+        if body == exc.to_dict():
+            raise
+        failure = RemoteFailure(exc.message, code=exc.code)
+        failure.body = body
+        raise failure from exc
 
 
 def _segment(value: str) -> str:
