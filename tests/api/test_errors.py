@@ -193,3 +193,19 @@ def test_unreadable_run_is_logged_with_the_file_that_failed(
     }
     failed = logs.one(5002)
     assert failed["code"] == "run_unreadable" and "Unreadable: metadata.json" in failed["traceback"]
+
+
+def test_cross_site_writes_are_refused(client: TestClient) -> None:
+    body = {"templateId": "http-service", "mode": "simulation", "options": {"dryRun": True}}
+    hostile = client.post("/v1/runs", json=body, headers={"Origin": "https://evil.example"})
+    assert (hostile.status_code, hostile.json()) == (
+        403,
+        {
+            "error": "Cross-origin request refused: Origin 'https://evil.example' is not this server.",
+            "code": "forbidden_origin",
+        },
+    )
+    assert client.post("/v1/runs", json=body, headers={"Origin": "null"}).status_code == 403
+    assert client.post("/v1/runs", json=body, headers={"Origin": "http://testserver"}).status_code == 200
+    assert client.post("/v1/runs", json=body).status_code == 200
+    assert client.get("/v1/runs", headers={"Origin": "https://evil.example"}).status_code == 200

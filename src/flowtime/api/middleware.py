@@ -1,4 +1,4 @@
-"""The request log (event 5001), the request-body limit and the last-resort 500 for unexpected failures."""
+"""The request log (events 5001, 5002), the body limit, cross-site write refusal and the last-resort 500."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 import time
 import traceback
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,10 +19,12 @@ from flowtime.logs import get_logger, log_event
 MAX_BODY_BYTES = 16 * 1024 * 1024
 _LOG = get_logger("api")
 _TOO_LARGE = "Request body exceeds the 16 MiB limit."
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class RequestLogMiddleware:
-    """Logs every request once with its status and duration, tags it with ``X-Request-Id``, caps bodies.
+    """Logs every request once with its status and duration, tags it with ``X-Request-Id``, caps bodies,
+    refuses cross-site writes.
 
     Pure ASGI (not ``BaseHTTPMiddleware``) so streaming bodies are not buffered. An exception that escapes
     the route handlers becomes the generic 500 body here; it, and every coded 5xx, is logged (event 5002)
@@ -50,9 +53,9 @@ class RequestLogMiddleware:
             await send(message)
 
         try:
-            if _declared_length(scope) > MAX_BODY_BYTES:
-                response = WireJSONResponse({"error": _TOO_LARGE, "code": "payload_too_large"}, status_code=413)
-                await response(scope, receive, send_with_id)
+            refusal = _refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_id)
             else:
                 await self.app(scope, _limited(receive), send_with_id)
         except Exception as exc:
@@ -96,14 +99,27 @@ def _failed(scope: Scope, request_id: str, code: str, error: str, exc: BaseExcep
     )
 
 
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return 0
-    return 0
+def _refusal(scope: Scope) -> WireJSONResponse | None:
+    """The answer to a request refused before routing: a declared body over the limit, or a cross-site write.
+
+    A browser sends ``Origin`` with every cross-origin POST; one that names another host than the request's
+    is refused, so a web page cannot create runs or captures on a server that listens on localhost.
+    Clients that send no ``Origin`` (curl, the CLI, scripts) are unaffected.
+    """
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    try:
+        declared = int(headers.get("content-length", "0"))
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return WireJSONResponse({"error": _TOO_LARGE, "code": "payload_too_large"}, status_code=413)
+    origin = headers.get("origin")
+    if scope.get("method") in _SAFE_METHODS or origin is None:
+        return None
+    if urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+        message = f"Cross-origin request refused: Origin '{origin}' is not this server."
+        return WireJSONResponse({"error": message, "code": "forbidden_origin"}, status_code=403)
+    return None
 
 
 def _limited(receive: Receive) -> Receive:
