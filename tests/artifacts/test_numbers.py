@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowtime.artifacts import encode_series_csv, format_double, sha256_bytes, write_series_csv
+from flowtime.artifacts.numbers import CSV
+from flowtime.engine.jit import registered_modules
 
 
 @pytest.mark.parametrize(
@@ -163,3 +165,36 @@ def test_csv_decimals_match_repr_across_magnitudes_and_digit_counts() -> None:
     values = np.concatenate(samples)
     values[::5] *= -1
     assert encode_series_csv(values) == _naive_csv(values)
+
+
+def test_compiled_encoder_and_numba_dispatchers_write_the_same_bytes() -> None:
+    rng = np.random.default_rng(11)
+    values = np.concatenate(
+        [
+            rng.random(3000) * 10.0 ** rng.integers(-6, 17, 3000),
+            np.round(rng.random(3000) * 500, 2),
+            [math.nan, math.inf, -math.inf, -0.0, 1e-7, 2.0**-20, 1e16, 123456789012345.6],
+        ]
+    )
+    values[::4] *= -1
+    gaps = rng.random(values.size) < 0.1
+    compiled = encode_series_csv(values, missing=gaps)
+    saved = CSV._functions
+    CSV._functions = {}  # entry points run as numba dispatchers
+    try:
+        dispatched = encode_series_csv(values, missing=gaps)
+    finally:
+        CSV._functions = saved
+    assert compiled == dispatched == _naive_csv(values, gaps)
+
+
+def test_values_the_compiled_encoder_leaves_open_are_formatted_by_repr() -> None:
+    # exponent forms, a power of two needing 17 digits, a tie-adjacent value: the second pass fills them
+    values = np.array([1.0, 9.9e-05, 2.0**-30, 1.5e300, 0.5 + 2.0**-52, 3.0])
+    assert encode_series_csv(values) == _naive_csv(values)
+    assert b"\n1,9.9e-05\n" in encode_series_csv(values)
+
+
+def test_csv_library_lists_every_artifacts_module_that_defines_jit_functions() -> None:
+    artifacts_modules = {m for m in registered_modules() if m.startswith("flowtime.artifacts.")}
+    assert artifacts_modules == set(CSV.modules)

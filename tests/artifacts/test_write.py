@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,9 +114,7 @@ def write_example(root: Path, **options):
 
 
 def tree(run_dir: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()
-    }
+    return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
 
 
 # ------------------------------------------------------------------------------------ worked example
@@ -253,10 +253,7 @@ def test_rerun_is_byte_identical_except_timestamps(tmp_path: Path) -> None:
     differing = sorted(name for name in first if first[name] != second[name])
     assert differing == ["manifest.json", "model/metadata.json", "run.json"]
     for name in differing:
-        assert (
-            first[name].replace(b"2025-11-21T09:45:01.250000Z", b"2026-01-02T03:04:05.678901Z")
-            == second[name]
-        )
+        assert first[name].replace(b"2025-11-21T09:45:01.250000Z", b"2026-01-02T03:04:05.678901Z") == second[name]
 
 
 def test_spec_text_is_normalised_before_hashing(tmp_path: Path) -> None:
@@ -372,9 +369,7 @@ def test_header_provenance_overrides_embedded_block(tmp_path: Path) -> None:
     assert provenance["source"] is None
     assert provenance["receivedAt"] == "2025-11-21T09:45:00.000000Z"
     run = json.loads((written.run_dir / "run.json").read_text())
-    assert run["warnings"] == [
-        "provenance_header_override: Provenance header overrides the embedded provenance block."
-    ]
+    assert run["warnings"] == ["provenance_header_override: Provenance header overrides the embedded provenance block."]
     assert [w.code for w in written.warnings] == ["provenance_header_override"]
 
 
@@ -465,9 +460,7 @@ def test_stage_run_exposes_model_dir_before_commit(tmp_path: Path) -> None:
         assert staging.run_id == "run_deterministic_93753120"
         assert staging.scenario_hash == SCENARIO
         assert staging.model_hash == MODEL_HASH
-        assert staging.path.parent == tmp_path and staging.path.name.startswith(
-            ".tmp-run_deterministic_93753120-"
-        )
+        assert staging.path.parent == tmp_path and staging.path.name.startswith(".tmp-run_deterministic_93753120-")
         staged = staging.add_model_file("telemetry/calls.csv", b"bin_index,value\n")
         assert staged == staging.model_dir / "telemetry" / "calls.csv" and staged.is_file()
         written = staging.commit(model=example_model(), evaluation=example_evaluation())
@@ -497,9 +490,7 @@ def test_deterministic_rerun_replaces_and_preserves_telemetry(tmp_path: Path) ->
 
     assert second.run_dir == first.run_dir
     assert (second.run_dir / "model/telemetry/telemetry-manifest.json").read_bytes() == b"old\n"
-    assert (
-        json.loads((second.run_dir / "run.json").read_text())["createdUtc"] == "2026-01-01T00:00:00.000000Z"
-    )
+    assert json.loads((second.run_dir / "run.json").read_text())["createdUtc"] == "2026-01-01T00:00:00.000000Z"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".locks", "run_deterministic_93753120"]
 
 
@@ -593,9 +584,7 @@ def test_random_id_that_exists_draws_a_new_suffix(tmp_path: Path, monkeypatch: p
     assert json.loads((second.run_dir / "run.json").read_text())["runId"] == second.run_id
 
 
-def test_random_id_taken_during_staging_is_redrawn_at_commit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_random_id_taken_during_staging_is_redrawn_at_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     suffixes = iter(["aaaaaaaa", "cccccccc"])
     monkeypatch.setattr(write_module, "random_run_id", lambda now: f"run_20251121T094501Z_{next(suffixes)}")
     with stage_run(tmp_path, spec_text=EXAMPLE_TEXT, now=NOW) as staging:
@@ -606,6 +595,83 @@ def test_random_id_taken_during_staging_is_redrawn_at_commit(
     assert written.run_id == "run_20251121T094501Z_cccccccc"
     assert json.loads((written.run_dir / "run.json").read_text())["runId"] == written.run_id
     assert (tmp_path / "run_20251121T094501Z_aaaaaaaa" / "run.json").read_text() == "{}"
+
+
+# ----------------------------------------------------------------------------------- durability
+
+LINUX_FDS = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+
+
+def _fd_path(fd: int) -> str:
+    return os.readlink(f"/proc/self/fd/{fd}")
+
+
+@LINUX_FDS
+def test_staged_run_is_made_durable_by_one_syncfs_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if write_module._syncfs is None:
+        pytest.skip("syncfs is Linux-only")
+    events: list[tuple[str, str]] = []
+    real_syncfs, real_fsync, real_rename = write_module._syncfs, os.fsync, os.rename
+
+    def syncfs(fd: int) -> int:
+        events.append(("syncfs", _fd_path(fd)))
+        return real_syncfs(fd)
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", _fd_path(fd)))
+        real_fsync(fd)
+
+    def rename(src: str, dst: str) -> None:
+        events.append(("rename", str(dst)))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(write_module, "_syncfs", syncfs)
+    monkeypatch.setattr(write_module.os, "fsync", fsync)
+    monkeypatch.setattr(write_module.os, "rename", rename)
+    written = write_example(tmp_path, deterministic=True)
+
+    assert [kind for kind, _ in events] == ["syncfs", "rename", "fsync"]
+    assert Path(events[0][1]).parent == tmp_path and Path(events[0][1]).name.startswith(".tmp-")
+    assert events[1][1] == str(written.run_dir)
+    assert events[2][1] == str(tmp_path)  # the rename itself is made durable
+
+
+@LINUX_FDS
+def test_without_syncfs_every_staged_file_and_directory_is_fsynced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(_fd_path(fd))
+        real_fsync(fd)
+
+    monkeypatch.setattr(write_module, "_syncfs", None)
+    monkeypatch.setattr(write_module.os, "fsync", fsync)
+    written = write_example(tmp_path, deterministic=True)
+
+    staging = Path(synced[0]).relative_to(tmp_path).parts[0]
+    assert staging.startswith(".tmp-")
+    inside = {Path(p).relative_to(tmp_path / staging).as_posix() for p in synced if staging in p}
+    files = set(tree(written.run_dir))
+    assert files <= inside  # every file of the run
+    assert {".", "series", "model"} <= inside  # and every directory
+    assert synced[-1] == str(tmp_path)
+
+
+def test_failed_syncfs_is_a_write_failure_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(fd: int) -> int:
+        ctypes.set_errno(5)
+        return -1
+
+    monkeypatch.setattr(write_module, "_syncfs", failing)
+    with pytest.raises(WriteFailed) as caught:
+        write_example(tmp_path, deterministic=True)
+    assert caught.value.message == "Run 'run_deterministic_93753120' could not be written: Input/output error."
+    assert [p.name for p in tmp_path.iterdir() if p.name != ".locks"] == []  # no run, no staging directory
 
 
 # ------------------------------------------------------------------------------------ atomicity
@@ -627,10 +693,7 @@ def test_failure_while_writing_series_leaves_nothing(tmp_path: Path, monkeypatch
         write_example(tmp_path, deterministic=True)
 
     assert caught.value.code == "write_failed"
-    assert (
-        caught.value.message
-        == "Run 'run_deterministic_93753120' could not be written: No space left on device."
-    )
+    assert caught.value.message == "Run 'run_deterministic_93753120' could not be written: No space left on device."
     assert str(tmp_path) not in caught.value.message
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
@@ -710,8 +773,7 @@ def test_concurrent_writes_keep_telemetry_of_the_first(tmp_path: Path) -> None:
     first = write_example(tmp_path, deterministic=True)
     _add_telemetry(first.run_dir)
     threads = [
-        threading.Thread(target=write_example, args=(tmp_path,), kwargs={"deterministic": True})
-        for _ in range(8)
+        threading.Thread(target=write_example, args=(tmp_path,), kwargs={"deterministic": True}) for _ in range(8)
     ]
     for thread in threads:
         thread.start()

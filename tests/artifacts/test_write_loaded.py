@@ -8,8 +8,17 @@ from pathlib import Path
 
 from tests.artifacts.factories import EXAMPLE_TEXT
 from tests.artifacts.test_write import INDEX_JSON, RUN_JSON
+from tests.engine.factories import dag_model_text
 
-from flowtime.artifacts import normalise_spec_text, open_bundle, sha256_bytes, write_run
+from flowtime.artifacts import (
+    encode_series_csv,
+    layout,
+    normalise_spec_text,
+    open_bundle,
+    select_columns,
+    sha256_bytes,
+    write_run,
+)
 from flowtime.engine import evaluate
 from flowtime.model import load_model
 
@@ -142,3 +151,20 @@ def test_written_spec_loads_back_to_the_same_series(tmp_path: Path) -> None:
     assert rerun.run_id == written.run_id
     for series_id in written.series_ids:
         assert (rerun.run_dir / f"series/{series_id}.csv").read_bytes() == bundle.series_bytes(series_id)
+
+
+def test_benchmark_model_writes_every_series_in_order_with_the_bytes_of_the_encoder(tmp_path: Path) -> None:
+    """Hundreds of series (written a few at a time) keep the evaluation order, and each file holds exactly
+    what the encoder makes of its series, under the hash index.json records."""
+    text = dag_model_text(30, 50)
+    model = load_model(text)
+    evaluation = evaluate(model)
+    written = write_run(tmp_path, spec_text=text, model=model, evaluation=evaluation, deterministic=True)
+    index = json.loads((written.run_dir / "series" / "index.json").read_text())
+    columns = select_columns(model, evaluation.order)
+    assert len(columns) > 150
+    assert [entry["id"] for entry in index["series"]] == [layout.series_id(c) for c in columns]
+    for column, entry in zip(columns, index["series"], strict=True):
+        data = (written.run_dir / entry["path"]).read_bytes()
+        assert data == encode_series_csv(evaluation.series(column))
+        assert entry["hash"] == sha256_bytes(data)

@@ -10,19 +10,22 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from flowtime.engine.jit import NativeLibrary, inline, jit
+
 CSV_HEADER = b"bin_index,value\n"
 
+# The series CSV encoder is compiled; see flowtime.engine.jit for how it is built and loaded.
+CSV = NativeLibrary("flowtime-csv", ("flowtime.artifacts.numbers",))
+
 _CHUNK_ROWS = 1 << 16
-_INT_LIMIT = 1e16  # below this, repr() of an integral double is its plain integer digits (+ ".0")
-_POW10 = np.array([10**k for k in range(1, 19)], dtype=np.int64)
+_ROW_BYTES = 48  # the longest row: a 19-digit index, comma, a 24-character value ("-1.2345678901234567e+308"), LF
 _EXACT_POW10 = np.array([10.0**k for k in range(23)])  # 10^k is an exact double up to k = 22
-_MANTISSA = np.uint64((1 << 52) - 1)
-_SPLITTER = 134217729.0  # 2^27 + 1
-_POINT = ord(".")
-_COMMA = ord(",")
-_NEWLINE = ord("\n")
-_MINUS = ord("-")
-_ZERO = ord("0")
+_POW2_BIAS = 80
+_POW2 = np.array([2.0**k for k in range(-_POW2_BIAS, _POW2_BIAS)])  # the spacings of doubles in [1e-4, 1e15)
+_MANTISSA = (1 << 52) - 1
+_NO_GAPS = np.zeros(0, dtype=np.uint8)
+_EMPTY_TEXTS = np.zeros(0, dtype=np.uint8)
+_EMPTY_ENDS = np.zeros(0, dtype=np.int64)
 
 
 def format_double(x: float) -> str:
@@ -54,14 +57,10 @@ def series_csv_chunks(values: npt.ArrayLike, *, missing: npt.ArrayLike | None = 
 
     ``missing`` marks bins written with an empty value cell (``2,``), as telemetry captures do for gaps.
     """
-    series = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
-    gaps = None if missing is None else np.ascontiguousarray(missing, dtype=bool).reshape(-1)
-    if gaps is not None and gaps.shape != series.shape:
-        raise ValueError(f"missing mask has {gaps.size} entries for a series of {series.size} bins")
+    encoder = _Encoder(values, missing)
     yield CSV_HEADER
-    for start in range(0, series.size, _CHUNK_ROWS):
-        stop = min(start + _CHUNK_ROWS, series.size)
-        yield _encode_rows(start, series[start:stop], None if gaps is None else gaps[start:stop])
+    for chunk in encoder.chunks():
+        yield bytes(chunk)
 
 
 def encode_series_csv(values: npt.ArrayLike, *, missing: npt.ArrayLike | None = None) -> bytes:
@@ -71,214 +70,270 @@ def encode_series_csv(values: npt.ArrayLike, *, missing: npt.ArrayLike | None = 
 
 def write_series_csv(stream: BinaryIO, values: npt.ArrayLike, *, missing: npt.ArrayLike | None = None) -> str:
     """Write a series CSV to ``stream`` and return its ``sha256:`` hash, computed in the same pass."""
-    digest = hashlib.sha256()
-    for chunk in series_csv_chunks(values, missing=missing):
+    digest = hashlib.sha256(CSV_HEADER)
+    stream.write(CSV_HEADER)
+    for chunk in _Encoder(values, missing).chunks():
         digest.update(chunk)
         stream.write(chunk)
     return "sha256:" + digest.hexdigest()
 
 
-def _encode_rows(start: int, values: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_] | None) -> bytes:
-    """Rows ``i,value\\n`` for one chunk, assembled as a byte matrix whose NUL padding is dropped.
+class _Encoder:
+    """Rows ``i,value\\n`` of one series, chunk by chunk, through one reused buffer.
 
-    Integral values (the common case: counts, queue depths) are formatted by vectorised digit extraction;
-    only the others go through ``format_double``.
+    The compiled encoder writes every cell it can decide exactly (almost all of them); the rare others
+    (exponent forms, values next to a rounding tie, powers of two that need more than 15 digits) come back
+    as a count, are formatted by ``format_double`` and the chunk is encoded again with their texts.
     """
-    count = values.size
-    index = _digit_matrix(np.arange(start, start + count, dtype=np.int64))
-    integral = np.isfinite(values) & (np.abs(values) < _INT_LIMIT) & (values == np.trunc(values))
-    if missing is not None:
-        integral &= ~missing
-    if integral.all():
-        cells = _digit_matrix(values.astype(np.int64))
-    else:
-        cells = _mixed_cells(values, integral, missing)
-    rows = np.concatenate(
-        [
-            index,
-            np.full((count, 1), _COMMA, dtype=np.uint8),
-            cells,
-            np.full((count, 1), _NEWLINE, dtype=np.uint8),
-        ],
-        axis=1,
-    )
-    return rows[rows != 0].tobytes()
+
+    def __init__(self, values: npt.ArrayLike, missing: npt.ArrayLike | None) -> None:
+        self.values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+        self.missing = _NO_GAPS
+        if missing is not None:
+            gaps = np.ascontiguousarray(missing, dtype=bool).reshape(-1)
+            if gaps.shape != self.values.shape:
+                raise ValueError(f"missing mask has {gaps.size} entries for a series of {self.values.size} bins")
+            self.missing = gaps.view(np.uint8)
+        self.buffer = np.empty(_ROW_BYTES * min(_CHUNK_ROWS, self.values.size), dtype=np.uint8)
+        self.result = np.zeros(2, dtype=np.int64)
+
+    def chunks(self) -> Iterator[memoryview]:
+        """Each chunk's bytes as a view of the buffer, valid until the next chunk is produced."""
+        for start in range(0, self.values.size, _CHUNK_ROWS):
+            stop = min(start + _CHUNK_ROWS, self.values.size)
+            values = self.values[start:stop]
+            missing = self.missing[start:stop] if self.missing.size else _NO_GAPS
+            _encode(values, missing, start, self.buffer, _EMPTY_TEXTS, _EMPTY_ENDS, self.result)
+            if self.result[1]:
+                texts, ends = _fallback_texts(values, missing)
+                _encode(values, missing, start, self.buffer, texts, ends, self.result)
+            yield memoryview(self.buffer)[: int(self.result[0])]
 
 
-def _mixed_cells(
-    values: npt.NDArray[np.float64],
-    integral: npt.NDArray[np.bool_],
-    missing: npt.NDArray[np.bool_] | None,
-) -> npt.NDArray[np.uint8]:
-    """Cells of a chunk that holds more than integers: decimals go through the vectorised shortest-digit
-    path, whatever it cannot decide (and NaN, ±∞, exponent forms) through ``format_double``; missing
-    cells stay empty (all NUL)."""
-    rest = ~integral if missing is None else ~integral & ~missing
-    candidates = np.flatnonzero(rest & np.isfinite(values))
-    fast_cells, fast = _decimal_cells(values[candidates])
-    slow = np.union1d(candidates[~fast], np.flatnonzero(rest & ~np.isfinite(values)))
-    parts = [
-        (np.flatnonzero(integral), _digit_matrix(values[integral].astype(np.int64))),
-        (candidates[fast], fast_cells),
-        (slow, _text_matrix([format_double(v) for v in values[slow].tolist()])),
-    ]
-    cells = np.zeros((values.size, max(part.shape[1] for _, part in parts)), dtype=np.uint8)
-    for rows, part in parts:
-        cells[rows, : part.shape[1]] = part
-    return cells
+def _fallback_texts(
+    values: npt.NDArray[np.float64], missing: npt.NDArray[np.uint8]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """``format_double`` of every value the compiled encoder leaves open, concatenated, with end offsets."""
+    flags = np.zeros(values.size, dtype=np.uint8)
+    _open_cells(values, missing, flags)
+    texts = [format_double(v).encode("ascii") for v in values[flags.view(bool)].tolist()]
+    ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
+    return np.frombuffer(b"".join(texts), dtype=np.uint8), ends
 
 
-def _decimal_cells(values: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
-    """Shortest round-trip text of finite non-integral values with ``1e-4 ≤ |x| < 1e15``, vectorised.
+# ---------------------------------------------------------------------------------------- compiled encoder
 
-    Returns the cells of the rows it decided (in row order) and the mask of those rows; the others are
-    left to ``repr``. Exact throughout, never a guess:
-
-    - 15 digits: ``D = rint(|x|·10^s)`` with ``e = floor(log10|x|)``, ``s = 14 - e``; one correctly
-      rounded division ``D / 10^s == |x|`` (``D < 2^53``, ``10^s`` exact) proves ``D`` reads back, and by
-      the DBL_DIG theorem a ≤15-digit decimal that reads back to ``x`` is its unique shortest form.
-    - 16 digits: the nearest integer to ``|x|·10^(s+1) = hi + lo`` (Dekker's exact two-product) is inside
-      the rounding interval of ``x`` (half the spacing of doubles, scaled alike) or no 16-digit decimal is.
-    - 17 digits: the nearest 17-digit decimal always reads back.
-
-    Rows near a rounding tie or an interval bound, and powers of two (asymmetric interval), are left
-    undecided.
-    """
-    magnitude = np.abs(values)
-    done = np.zeros(values.size, dtype=bool)
-    rows = np.flatnonzero((magnitude >= 1e-4) & (magnitude < 1e15))
-    x = magnitude[rows]
-    scale = np.clip(14 - np.floor(np.log10(x)).astype(np.int64), 0, 20)
-    scaled = x * _EXACT_POW10[scale]
-    scale = np.clip(scale - (scaled >= 1e15) + (scaled < 1e14), 0, 20)
-    scaled = x * _EXACT_POW10[scale]
-    digits = np.rint(scaled)
-    ok15 = (scaled >= 1e14) & (scaled < 1e15) & (digits / _EXACT_POW10[scale] == x)
-
-    pending = ~ok15 & ((x.view(np.uint64) & _MANTISSA) != 0)
-    hi, lo = _two_product(x, _EXACT_POW10[scale + 1])
-    floor_hi = np.floor(hi)
-    frac = (hi - floor_hi) + lo
-    frac_floor = np.floor(frac)
-    up = frac - frac_floor > 0.5
-    nearest16 = floor_hi.astype(np.int64) + frac_floor.astype(np.int64) + up
-    # |nearest16 - x·10^s| against half the spacing of doubles around x, scaled the same way (exact)
-    distance = np.abs((frac_floor + up - (hi - floor_hi)) - lo)
-    half_gap = np.spacing(x) * 0.5 * _EXACT_POW10[scale + 1]
-    sure16 = (
-        (np.abs(frac - frac_floor - 0.5) > 1e-6)
-        & (np.abs(distance - half_gap) > 1e-9 * half_gap)
-        & (nearest16 >= 10**15)
-        & (nearest16 < 10**16)
-    )
-    ok16 = pending & sure16 & (distance < half_gap)
-
-    pending &= sure16 & ~ok16
-    hi, lo = _two_product(x, _EXACT_POW10[scale + 2])
-    lo_floor = np.floor(lo)
-    ok17 = pending & (np.abs(lo - lo_floor - 0.5) > 1e-6) & (hi >= 1e16) & (hi < 1e17)
-    nearest17 = hi.astype(np.int64) + lo_floor.astype(np.int64) + (lo - lo_floor > 0.5)
-
-    integers = np.where(ok17, nearest17, np.where(ok16, nearest16, digits.astype(np.int64)))
-    decimals = scale + ok16 + 2 * ok17
-    decided = ok15 | ok16 | ok17
-    decided &= (integers >= 10**14) & (integers < 10**17)
-    done[rows[decided]] = True
-    cells = _positional_cells(integers[decided], decimals[decided], values[rows[decided]] < 0)
-    return cells, done
+_COMMA, _NEWLINE, _POINT, _MINUS, _ZERO = (ord(c) for c in ",\n.-0")
 
 
-def _two_product(
-    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """``a·b = hi + lo`` exactly (Dekker/Veltkamp; no fused multiply-add needed)."""
+@inline
+def _two_product(a: float, b: float) -> tuple[float, float]:
+    """``a·b = hi + lo`` exactly (Dekker/Veltkamp splitting; no fused multiply-add needed)."""
     hi = a * b
-    a_big = _SPLITTER * a
+    a_big = 134217729.0 * a  # 2^27 + 1
     a_hi = a_big - (a_big - a)
     a_lo = a - a_hi
-    b_big = _SPLITTER * b
+    b_big = 134217729.0 * b
     b_hi = b_big - (b_big - b)
     b_lo = b - b_hi
     lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
     return hi, lo
 
 
-def _positional_cells(
-    digits: npt.NDArray[np.int64], decimals: npt.NDArray[np.int64], negative: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.uint8]:
-    """Text of ``±digits · 10^-decimals`` (``decimals > 0`` once trailing zeros are dropped) as ``123.45``
-    or ``0.00012345``, the positional form ``repr`` uses for these magnitudes.
+@inline
+def _shortest(x: float, bits: np.uint64) -> tuple[int, int]:
+    """Shortest round-trip digits of a non-integral ``x`` with ``1e-4 ≤ x < 1e15``: ``(D, s)`` meaning
+    ``D·10^-s``, or ``(-1, 0)`` when this cannot be decided exactly (``repr`` decides those). Never a guess:
 
-    Rows are grouped by (digit count, decimals): within a group every row has the same layout, so the
-    text is a few column-block copies of the digit matrix.
+    - 15 digits: ``D = rint(x·10^s)`` with ``10^14 ≤ x·10^s < 10^15``; one correctly rounded division
+      ``D / 10^s == x`` (``D < 2^53``, ``10^s`` exact) proves ``D`` reads back, and by the DBL_DIG theorem a
+      decimal of at most 15 digits that reads back to ``x`` is its unique shortest form (trailing zeros go).
+    - 16 digits: the nearest integer to ``x·10^(s+1) = hi + lo`` (exact two-product) lies inside the rounding
+      interval of ``x`` (half the spacing of doubles, scaled alike) or no 16-digit decimal does.
+    - 17 digits: the nearest 17-digit decimal always reads back.
+
+    Values within a relative 1e-6 of a rounding tie or 1e-9 of an interval bound, and powers of two (whose
+    interval is asymmetric) that need more than 15 digits, are left undecided. ``bits`` are the IEEE bits of
+    ``x`` (a normal double here: its spacing is ``2^(exponent - 52)``).
     """
-    if digits.size == 0:
-        return np.zeros((0, 1), dtype=np.uint8)
-    digits = digits.copy()
-    decimals = decimals.copy()
-    while True:
-        trailing = (digits % 10 == 0) & (decimals > 0)
-        if not trailing.any():
-            break
-        digits[trailing] //= 10
-        decimals[trailing] -= 1
-    count = np.searchsorted(_POW10, digits, side="right") + 1
-    right = _digit_matrix(digits)
-    span = right.shape[1]
-    length = np.maximum(count, decimals + 1) + 1  # digits (or the leading "0"), the point, leading zeros
-    out = np.zeros((digits.size, 1 + int(length.max())), dtype=np.uint8)
-    out[negative, 0] = _MINUS
-    keys = (count * 64 + decimals).astype(np.int16)  # small keys: numpy's stable sort is a radix sort
-    order = np.argsort(keys, kind="stable")
-    sizes = np.bincount(keys)
-    present = np.flatnonzero(sizes)
-    bounds = np.cumsum(sizes[present])
-    for key, rows in zip(present.tolist(), np.split(order, bounds[:-1]), strict=True):
-        digit_count, places = divmod(key, 64)
-        block = right[rows, span - digit_count :]
-        if digit_count > places:
-            whole = digit_count - places
-            out[rows, 1 : 1 + whole] = block[:, :whole]
-            out[rows, 1 + whole] = _POINT
-            out[rows, 2 + whole : 2 + digit_count] = block[:, whole:]
+    # floor(log10 x) from the binary exponent (log10 2 ≈ 78913 / 2^18), off by at most one: corrected below
+    exponent = int((bits >> 52) & 0x7FF) - 1023
+    s = min(20, max(0, 14 - ((exponent * 78913) >> 18)))
+    scaled = x * _EXACT_POW10[s]
+    if scaled >= 1e15 and s > 0:
+        s -= 1
+    elif scaled < 1e14 and s < 20:
+        s += 1
+    scaled = x * _EXACT_POW10[s]
+    digits = np.rint(scaled)
+    if scaled >= 1e14 and scaled < 1e15 and digits / _EXACT_POW10[s] == x:
+        return int(digits), s
+    if bits & _MANTISSA == 0:
+        return -1, 0
+    hi, lo = _two_product(x, _EXACT_POW10[s + 1])
+    floor_hi = np.floor(hi)
+    frac = (hi - floor_hi) + lo
+    frac_floor = np.floor(frac)
+    up = 1.0 if frac - frac_floor > 0.5 else 0.0
+    nearest16 = int(floor_hi) + int(frac_floor) + int(up)
+    distance = abs((frac_floor + up - (hi - floor_hi)) - lo)
+    half_gap = _POW2[exponent - 52 + _POW2_BIAS] * 0.5 * _EXACT_POW10[s + 1]
+    if (
+        abs(frac - frac_floor - 0.5) <= 1e-6
+        or abs(distance - half_gap) <= 1e-9 * half_gap
+        or nearest16 < 10**15
+        or nearest16 >= 10**16
+    ):
+        return -1, 0
+    if distance < half_gap:
+        return nearest16, s + 1
+    hi, lo = _two_product(x, _EXACT_POW10[s + 2])
+    lo_floor = np.floor(lo)
+    if abs(lo - lo_floor - 0.5) <= 1e-6 or hi < 1e16 or hi >= 1e17:
+        return -1, 0
+    return int(hi) + int(lo_floor) + (1 if lo - lo_floor > 0.5 else 0), s + 2
+
+
+_u = np.uint64  # unsigned indices and digit arithmetic: no negative-index or floor-division fix-ups
+_TEN = np.uint64(10)
+_HUNDRED = np.uint64(100)
+_POW10_INT = np.array([10**k for k in range(20)], dtype=np.uint64)
+_PAIRS = np.frombuffer("".join(f"{k:02d}" for k in range(100)).encode(), dtype=np.uint8)
+
+
+@inline
+def _put_fixed(out: npt.NDArray[np.uint8], end: int, number: np.uint64, width: int) -> None:
+    """The last ``width`` decimal digits of ``number`` (zero-padded) at ``out[end - width:end]``, two at a time."""
+    p = end
+    while width >= 2:
+        rest = number // _HUNDRED
+        pair = (number - rest * _HUNDRED) * _u(2)
+        p -= 2
+        out[_u(p)] = _PAIRS[pair]
+        out[_u(p + 1)] = _PAIRS[pair + _u(1)]
+        number = rest
+        width -= 2
+    if width:
+        out[_u(p - 1)] = _u(_ZERO) + number % _TEN
+
+
+@inline
+def _put_digits(out: npt.NDArray[np.uint8], pos: int, number: np.uint64) -> int:
+    """The decimal digits of ``number`` at ``out[pos:]``; returns the position after them."""
+    width = 1
+    while width < 20 and number >= _POW10_INT[width]:
+        width += 1
+    _put_fixed(out, pos + width, number, width)
+    return pos + width
+
+
+@inline
+def _put_positional(out: npt.NDArray[np.uint8], pos: int, digits: np.uint64, places: int) -> int:
+    """``digits·10^-places`` as ``123.45`` or ``0.00012345``, trailing zeros dropped (``places > 0``;
+    ``10^14 ≤ digits < 10^17``, as ``_shortest`` returns them)."""
+    count = 15 + (digits >= _POW10_INT[15]) + (digits >= _POW10_INT[16])
+    for step in (8, 4, 2, 1):  # strip up to 15 trailing zeros in four tests
+        if places >= step and digits % _POW10_INT[step] == _u(0):
+            digits //= _POW10_INT[step]
+            places -= step
+            count -= step
+    if count > places:
+        point = pos + count - places
+        whole = digits // _POW10_INT[places]
+        _put_fixed(out, point, whole, count - places)
+        out[_u(point)] = _POINT
+        _put_fixed(out, point + 1 + places, digits - whole * _POW10_INT[places], places)
+        return point + 1 + places
+    out[_u(pos)] = _ZERO
+    out[_u(pos + 1)] = _POINT
+    _put_fixed(out, pos + 2 + places, digits, places)  # zero-padded: the leading zeros of the fraction
+    return pos + 2 + places
+
+
+_WORDS = np.frombuffer(b"NaN-Infinity", dtype=np.uint8)
+
+
+@inline
+def _put_word(out: npt.NDArray[np.uint8], pos: int, start: int, stop: int) -> int:
+    """``NaN`` (0, 3), ``-Infinity`` (3, 12) or ``Infinity`` (4, 12): a slice of ``_WORDS``."""
+    for j in range(start, stop):
+        out[pos] = _WORDS[j]
+        pos += 1
+    return pos
+
+
+@jit
+def _open_cell(x: float, bits: np.uint64) -> bool:
+    """Whether the compiled encoder leaves the cell of ``x`` to ``format_double``."""
+    a = abs(x)
+    if x != x or a == np.inf or a == 0.0 or (a < 1e16 and a == np.floor(a)):
+        return False
+    return not (a >= 1e-4 and a < 1e15) or _shortest(a, bits)[0] < 0
+
+
+@CSV.export("f8[:]", "u1[:]", "u1[:]")
+def _open_cells(values: npt.NDArray[np.float64], missing: npt.NDArray[np.uint8], flags: npt.NDArray[np.uint8]) -> None:
+    """``flags[i] = 1`` where the encoder needs the text of ``values[i]`` from ``format_double``."""
+    bits = values.view(np.uint64)
+    for i in range(values.shape[0]):
+        flags[i] = 0 if missing.shape[0] and missing[i] else _open_cell(values[i], bits[i])
+
+
+@CSV.export("f8[:]", "u1[:]", "i8", "u1[:]", "u1[:]", "i8[:]", "i8[:]")
+def _encode(
+    values: npt.NDArray[np.float64],
+    missing: npt.NDArray[np.uint8],
+    first: int,
+    out: npt.NDArray[np.uint8],
+    texts: npt.NDArray[np.uint8],
+    ends: npt.NDArray[np.int64],
+    result: npt.NDArray[np.int64],
+) -> None:
+    """Rows ``first+i,value\\n`` into ``out``; ``result = [bytes written, open cells]``.
+
+    Open cells take the next text of ``texts`` (ends at ``ends``) while there are any; when there are not,
+    the output is incomplete and ``result[1]`` says how many texts the caller must supply.
+    """
+    bits = values.view(np.uint64)
+    pos = 0
+    opened = 0
+    for i in range(values.shape[0]):
+        pos = _put_digits(out, pos, _u(first + i))
+        out[pos] = _COMMA
+        pos += 1
+        if missing.shape[0] and missing[i]:
+            out[pos] = _NEWLINE
+            pos += 1
+            continue
+        x = values[i]
+        a = abs(x)
+        if x != x:
+            pos = _put_word(out, pos, 0, 3)
+        elif a == np.inf:
+            pos = _put_word(out, pos, 4 if x > 0 else 3, 12)
+        elif a == 0.0:
+            out[pos] = _ZERO
+            pos += 1
         else:
-            out[rows, 1] = _ZERO
-            out[rows, 2] = _POINT
-            out[rows, 3 : 3 + places - digit_count] = _ZERO
-            out[rows, 3 + places - digit_count : 3 + places] = block
-    return out
-
-
-def _text_matrix(texts: list[str]) -> npt.NDArray[np.uint8]:
-    """ASCII texts as rows of a byte matrix, NUL-padded on the right (width ≥ 1)."""
-    if not texts:
-        return np.zeros((0, 1), dtype=np.uint8)
-    fixed = np.array(texts, dtype=np.bytes_)
-    width = max(fixed.dtype.itemsize, 1)
-    return fixed.astype(f"S{width}").view(np.uint8).reshape(len(texts), width)
-
-
-def _digit_matrix(numbers: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
-    """Decimal digits (with ``-``) of each |number| < 1e18 as a right-aligned, NUL-padded byte matrix.
-
-    Built column-major (one contiguous row per character position) and returned transposed.
-    """
-    if numbers.size == 0:
-        return np.zeros((0, 1), dtype=np.uint8)
-    negative = numbers < 0
-    magnitude = np.abs(numbers)
-    digits = np.searchsorted(_POW10, magnitude, side="right") + 1
-    signed = bool(negative.any())
-    width = int(digits.max()) + signed
-    out = np.empty((width, numbers.size), dtype=np.uint8)
-    rest = magnitude.astype(np.uint32) if width - signed <= 9 else magnitude
-    for position in range(width - 1, signed - 1, -1):
-        rest, digit = np.divmod(rest, 10)
-        out[position] = digit
-    out[signed:] += _ZERO
-    lead = width - digits
-    out[np.arange(width)[:, None] < lead[None, :]] = 0
-    if signed:
-        columns = np.flatnonzero(negative)
-        out[lead[columns] - 1, columns] = _MINUS
-    return out.T
+            if x < 0:
+                out[pos] = _MINUS
+                pos += 1
+            if a < 1e16 and a == np.floor(a):
+                pos = _put_digits(out, pos, _u(a))
+            else:
+                digits, places = _shortest(a, bits[i]) if a >= 1e-4 and a < 1e15 else (-1, 0)
+                if digits >= 0:
+                    pos = _put_positional(out, pos, _u(digits), places)
+                else:
+                    if x < 0:
+                        pos -= 1  # the text carries its own sign
+                    if opened < ends.shape[0]:
+                        begin = ends[opened - 1] if opened else 0
+                        for j in range(begin, ends[opened]):
+                            out[pos] = texts[j]
+                            pos += 1
+                    opened += 1
+        out[pos] = _NEWLINE
+        pos += 1
+    result[0] = pos
+    result[1] = opened

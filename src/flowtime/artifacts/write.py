@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
 import shutil
-import threading
+import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -293,28 +294,34 @@ class RunStaging:
         return seed
 
     def _write_series(self, model: Model, evaluation: SeriesSource) -> list[SeriesEntry]:
-        """Encode, write and hash each selected series in one pass; fsyncs overlap on worker threads."""
+        """Encode, write and hash each selected series in one pass, a few files at a time.
+
+        The encoder runs without the GIL and so do hashing and file writes, so worker threads overlap
+        formatting with the file system's per-file latency. Series are read here, in the caller's thread.
+        """
         series_dir = self.path / layout.SERIES_DIR
         series_dir.mkdir()
         state = model.state_columns
         bins = model.grid.bins
-        entries: list[SeriesEntry] = []
-        with _Syncer() as syncer:
-            for column in select_columns(model, evaluation.order):
-                values = np.asarray(evaluation.series(column), dtype=np.float64)
-                if values.shape != (bins,):
-                    raise ValueError(f"series '{column}' has shape {values.shape}; the grid has {bins} bins")
-                stream = (self.path / layout.series_path(layout.series_id(column))).open("wb")
-                try:
-                    digest = write_series_csv(stream, values)
+        work: list[tuple[str, npt.NDArray[np.float64]]] = []
+        for column in select_columns(model, evaluation.order):
+            values = np.asarray(evaluation.series(column), dtype=np.float64)
+            if values.shape != (bins,):
+                raise ValueError(f"series '{column}' has shape {values.shape}; the grid has {bins} bins")
+            work.append((column, values))
+
+        def write(item: tuple[str, npt.NDArray[np.float64]]) -> SeriesEntry:
+            column, values = item
+            with (self.path / layout.series_path(layout.series_id(column))).open("wb") as stream:
+                digest = write_series_csv(stream, values)
+                if _syncfs is None:
                     stream.flush()
-                except BaseException:
-                    stream.close()
-                    raise
-                syncer.submit(stream)
-                entry = SeriesEntry.for_column(column, state=column in state, points=bins, hash_=digest)
-                entries.append(entry)
-        _fsync_dir(series_dir)
+                    os.fsync(stream.fileno())
+            return SeriesEntry.for_column(column, state=column in state, points=bins, hash_=digest)
+
+        with ThreadPoolExecutor(_WRITERS, thread_name_prefix="flowtime-series") as pool:
+            entries = list(pool.map(write, work))
+        _sync_staged_dir(series_dir)
         return entries
 
     def _write_model_files(
@@ -341,9 +348,7 @@ class RunStaging:
         )
         _write_json(self.path / layout.METADATA_FILE, metadata)
         if provenance is not None:
-            _write_json(
-                self.path / layout.PROVENANCE_FILE, provenance_document(provenance, received_utc=received)
-            )
+            _write_json(self.path / layout.PROVENANCE_FILE, provenance_document(provenance, received_utc=received))
 
     # ------------------------------------------------------------------------------------------ commit
 
@@ -378,8 +383,7 @@ class RunStaging:
             series=series,
         )
         _write_json(self.path / layout.RUN_FILE, document)
-        for directory in (self.model_dir, self.path):
-            _fsync_dir(directory)
+        _make_durable(self.path, (self.model_dir, self.path))
         if replace:
             old = self.runs_root / f"{OLD_PREFIX}{self.run_id}-{secrets.token_hex(8)}"
             os.rename(target, old)
@@ -482,45 +486,51 @@ def _scenario_of(run_dir: Path) -> str | None:
     return value.strip().lower() if isinstance(value, str) else None
 
 
-class _Syncer:
-    """fsync-and-close of written files on a few worker threads.
+# Durability of the staged run before it is renamed into place (§14.1 step 2). On Linux one syncfs(2) of the
+# staging directory's file system replaces the fsync of every file and directory: when it returns without
+# error, all data and metadata written to that file system so far is on stable storage, which includes every
+# staged file and directory entry, so a crash after the rename can only expose the complete run, exactly as
+# with per-file fsync. It costs one journal commit instead of one per file, and file creation no longer
+# queues behind concurrent fsyncs. Elsewhere each file and directory is fsynced.
+_WRITERS = 4
 
-    A journaling file system commits concurrent fsyncs together, so a run of many series is durable in a
-    fraction of the time sequential fsyncs take. At most ``pending`` files are open at once; leaving the
-    context waits for every fsync and re-raises the first failure.
-    """
 
-    def __init__(self, workers: int = 8, pending: int = 32) -> None:
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="flowtime-fsync")
-        self._slots = threading.BoundedSemaphore(pending)
-        self._futures: list[Future[None]] = []
+def _find_syncfs() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes = [ctypes.c_int]
+    syncfs.restype = ctypes.c_int
+    return syncfs  # type: ignore[no-any-return]
 
-    def __enter__(self) -> _Syncer:
-        return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._pool.shutdown(wait=True)
-        if exc_info[0] is None:
-            for future in self._futures:
-                future.result()
+_syncfs = _find_syncfs()
 
-    def submit(self, stream: BinaryIO) -> None:
-        self._slots.acquire()
-        self._futures.append(self._pool.submit(self._sync, stream))
 
-    def _sync(self, stream: BinaryIO) -> None:
-        try:
-            os.fsync(stream.fileno())
-        finally:
-            stream.close()
-            self._slots.release()
+def _make_durable(staging: Path, directories: Sequence[Path]) -> None:
+    """Everything written under ``staging`` reaches stable storage (raises OSError when it cannot)."""
+    if _syncfs is None:
+        for directory in directories:
+            _fsync_dir(directory)
+        return
+    fd = os.open(staging, os.O_RDONLY)
+    try:
+        if _syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, os.strerror(error), str(staging))
+    finally:
+        os.close(fd)
 
 
 def _write_file(path: Path, data: bytes) -> None:
     with path.open("wb") as stream:
         stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
+        if _syncfs is None:
+            stream.flush()
+            os.fsync(stream.fileno())
 
 
 def _write_json(path: Path, document: Any) -> None:
@@ -536,9 +546,9 @@ def _make_dirs(base: Path, directory: Path) -> None:
         current = current.parent
     for path in reversed(missing):
         path.mkdir()
-        _fsync_dir(path.parent)
+        _sync_staged_dir(path.parent)
     if missing:
-        _fsync_dir(directory)
+        _sync_staged_dir(directory)
 
 
 def _copy_tree(source: Path, target: Path) -> None:
@@ -551,8 +561,14 @@ def _copy_tree(source: Path, target: Path) -> None:
             _copy_tree(entry, target / entry.name)
         elif entry.is_file():
             _write_file(target / entry.name, entry.read_bytes())
-    _fsync_dir(target)
-    _fsync_dir(target.parent)
+    _sync_staged_dir(target)
+    _sync_staged_dir(target.parent)
+
+
+def _sync_staged_dir(path: Path) -> None:
+    """fsync a directory of the staging tree, unless syncfs will make it durable before the rename."""
+    if _syncfs is None:
+        _fsync_dir(path)
 
 
 def _fsync_dir(path: Path) -> None:
