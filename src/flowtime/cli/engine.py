@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 
-from flowtime.artifacts import format_double
-from flowtime.cli.context import settings_of
 from flowtime.cli.exit_codes import Convention
 from flowtime.cli.output import handle_errors, print_json, print_problems
-from flowtime.engine import evaluate
 from flowtime.errors import FlowTimeError
-from flowtime.model import load_model, validate_model
-from flowtime.runs import execute_model
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# The layers below are imported inside each command, so a command loads only what it uses.
 
 ModelArg = Annotated[Path, typer.Argument(metavar="MODEL", help="Model YAML file.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -37,6 +36,9 @@ def _model_dir(path: Path) -> Path:
 @handle_errors(Convention.ENGINE)
 def validate(model: ModelArg, json_output: JsonOpt = False) -> None:
     """Load and validate MODEL: every problem at once; exit 1 if there is any error."""
+    from flowtime.cli.context import settings_of
+    from flowtime.model import validate_model
+
     text = _read_model(model)
     problems = validate_model(text, model_dir=_model_dir(model), allowed_roots=settings_of().sandbox_roots)
     errors = sum(p.is_error for p in problems)
@@ -69,6 +71,9 @@ def run(
     json_output: JsonOpt = False,
 ) -> None:
     """Load, evaluate and write MODEL as a run bundle; prints the run id and directory."""
+    from flowtime.cli.context import settings_of
+    from flowtime.runs import execute_model
+
     text = _read_model(model)
     settings = settings_of()
     written = execute_model(
@@ -100,6 +105,10 @@ def run(
 @handle_errors(Convention.ENGINE)
 def eval_(model: ModelArg, seed: SeedOpt = None, json_output: JsonOpt = False) -> None:
     """Evaluate MODEL without writing anything; per-series sum, min and max of the finite values."""
+    from flowtime.cli.context import settings_of
+    from flowtime.engine import evaluate
+    from flowtime.model import load_model
+
     text = _read_model(model)
     loaded = load_model(text, model_dir=_model_dir(model), allowed_roots=settings_of().sandbox_roots)
     evaluation = evaluate(loaded, seed=seed)
@@ -117,6 +126,8 @@ def eval_(model: ModelArg, seed: SeedOpt = None, json_output: JsonOpt = False) -
 
 def _summary(column: str, values: np.ndarray) -> dict[str, Any]:
     """Sum in bin order from 0.0 (cumsum is sequential, unlike np.sum's pairwise reduction)."""
+    import numpy as np
+
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return {"id": column, "sum": None, "min": None, "max": None}
@@ -129,4 +140,6 @@ def _summary(column: str, values: np.ndarray) -> dict[str, Any]:
 
 
 def _cell(value: float | None) -> str:
+    from flowtime.artifacts import format_double
+
     return "null" if value is None else format_double(value)
