@@ -78,9 +78,7 @@ def template_tables() -> str:
         for p in detail["parameters"]:
             default = "—" if p.get("defaultValue") is None else f"`{render_value(p['defaultValue'])}`"
             meaning = p.get("description") or p.get("title") or ""
-            rows.append(
-                f"| `{p['name']}` | {_type(p)} | {default} | {_bounds(p, number)} | {_cell(meaning)} |"
-            )
+            rows.append(f"| `{p['name']}` | {_type(p)} | {default} | {_bounds(p, number)} | {_cell(meaning)} |")
         parts.append(
             f"### `{detail['id']}` — {detail['title']}\n\n"
             f"{_cell(detail.get('description') or '')}\n\n"

@@ -3,9 +3,9 @@
 Block kinds (see docs/README.md, "How these pages are tested"):
 
 - ```` ```<lang> file=NAME ```` writes the block to NAME in the page's working directory.
-- ```` ```console runnable ```` is a transcript: ``$ command`` lines (a trailing ``\\`` continues a
-  command, and so does an open quote), each followed by the output it must print (stdout and stderr as a terminal shows them, then
-  ``[exit N]`` when the exit code is not 0). A command ending in `` &`` starts in the background and must
+- ```` ```console runnable ```` is a transcript: ``$ command`` lines (a trailing ``\\`` or an open quote
+  continues a command), each followed by the output it must print (stdout and stderr as a terminal shows
+  them, then ``[exit N]`` when the exit code is not 0). A command ending in `` &`` starts in the background and must
   open the port it names before the page goes on.
 - ```` ```http runnable ```` is a request (``METHOD /path``, headers, blank line, body), sent to the real
   ASGI app over the page's data directory; the next block must be the ```` ```http ```` response
@@ -48,6 +48,8 @@ NORUN_ALLOWED = (
     re.compile(r"make (start|test)"),
     re.compile(r"python3 -m venv \.venv"),
     re.compile(r"\.venv/bin/pip install (-e )?'?\.(\[[a-z,]+\])?'?"),
+    re.compile(r"\.venv/bin/python -m tests\.docs\.session docs/[\w.-]+\.md( --update)?"),
+    re.compile(r"\.venv/bin/python scripts/gen_docs\.py( --check)?"),
 )
 DOC_PORT = "127.0.0.1:8080"
 # RFC 9110 reason phrases (Python's http.HTTPStatus names changed between versions).
@@ -55,6 +57,7 @@ REASONS = {
     200: "OK",
     201: "Created",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
@@ -259,7 +262,8 @@ class Session:
             return self._background(command.rstrip()[:-1].strip())
         flat = command.replace("\\\n", " ")
         words = shlex.split(flat)
-        simple = words and words[0] == "flowtime" and not _SHELL_SYNTAX.search(flat)
+        # `serve` runs until stopped and owns its process (signals, event loop): always a real process.
+        simple = words and words[0] == "flowtime" and "serve" not in words and not _SHELL_SYNTAX.search(flat)
         if simple and not os.environ.get("FLOWTIME_DOCS_SUBPROCESS"):
             code, output = self._in_process(words[1:])
             return output + (f"[exit {code}]\n" if code else "")
