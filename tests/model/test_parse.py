@@ -1,9 +1,11 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowtime.model import Limits, format_path, parse_document
-from flowtime.model.parse import resolve_plain
+from flowtime.model.parse import _compose_number_sequences, resolve_plain
 
 
 def parsed(text: str | bytes) -> object:
@@ -273,3 +275,124 @@ def test_a_lone_surrogate_is_a_syntax_error() -> None:
     (problem,) = parse_document("a: 1\nb: \ud800\n").problems
     assert (problem.code, problem.line) == ("yaml_syntax", 2)
     assert problem.message == "Invalid YAML syntax: input is not valid Unicode text (character 8) at line 2"
+
+
+# ------------------------------------------------------------------------------ long number lists
+# Long flow sequences of numbers are read by numpy; every test compares with the event-by-event path, which
+# a comment holding the placeholder prefix switches on (the fast path never runs when the text contains it).
+
+
+def _both(text: str) -> tuple[object, object]:
+    fast = parse_document(text)
+    slow = parse_document(text + "# __flowtime_numbers_\n")
+    return fast, slow
+
+
+def _same(text: str, *locs: tuple[str | int, ...]) -> object:
+    fast, slow = _both(text)
+    assert fast.root == slow.root
+    assert [(type(a), type(b)) for a, b in _pairs(fast.root, slow.root)] == [
+        (type(b), type(b)) for _, b in _pairs(fast.root, slow.root)
+    ]
+    assert [p.to_dict() for p in fast.problems] == [p.to_dict() for p in slow.problems]
+    for loc in locs:
+        assert fast.source.line_of(loc) == slow.source.line_of(loc), loc
+    return fast.root
+
+
+def _pairs(a: object, b: object) -> list[tuple[object, object]]:
+    """Leaf pairs of two equal trees, to compare element types (1 == 1.0, but int is not float)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [pair for key in a for pair in _pairs(a[key], b[key])]
+    if isinstance(a, list) and isinstance(b, list):
+        return [pair for x, y in zip(a, b, strict=True) for pair in _pairs(x, y)]
+    return [(a, b)]
+
+
+FLOATS = [round(100 + 40 * math.sin(t / 7), 2) for t in range(300)]
+
+
+def test_long_float_list_reads_like_the_event_path() -> None:
+    text = "nodes:\n  - id: demand\n    kind: const\n    values: [" + ", ".join(map(repr, FLOATS)) + "]\n  - id: b\n"
+    root = _same(text, ("nodes", 0, "values"), ("nodes", 0, "values", 299), ("nodes", 1, "id"))
+    assert root["nodes"][0]["values"] == FLOATS  # type: ignore[index]
+
+
+def test_wrapped_list_keeps_the_line_of_every_element() -> None:
+    body = ",\n      ".join(", ".join(map(repr, FLOATS[i : i + 10])) for i in range(0, 300, 10))
+    text = f"a: 1\nvalues: [{body}]  # wave\nafter: x\n"
+    root = _same(text, ("values", 0), ("values", 9), ("values", 10), ("values", 299), ("after",))
+    assert parse_document(text).source.line_of(("values", 10)) == 3
+    assert root["after"] == "x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "elements",
+    [
+        [str(i * 7 - 300) for i in range(200)],  # ints stay ints
+        [f"{i}e-3" for i in range(200)],  # exponent forms without a point
+        [str(i) if i % 2 else f"{i}.5" for i in range(200)],  # a mix of ints and floats
+        ["1" * 20, *map(str, range(200))],  # an int beyond int64
+        [f"+{i}." for i in range(200)] + [".5", "-.25", "1E+05"],
+        [f"0{i}" for i in range(200)],  # leading zeros
+    ],
+    ids=["ints", "exponents", "mixed", "huge-int", "signs-and-points", "leading-zeros"],
+)
+def test_number_forms_resolve_like_the_core_schema(elements: list[str]) -> None:
+    text = "values: [" + ", ".join(elements) + "]\n"
+    root = _same(text, ("values", 0))
+    assert root["values"] == [resolve_plain(e) for e in elements]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'expr: "x: [{numbers}]"\n',  # inside a quoted string
+        "doc: |\n  values: [{numbers}]\nnext: 1\n",  # inside a block scalar
+        "# values: [{numbers}]\nkey: 1\n",  # inside a comment
+        "values: [{numbers}] trailing\n",  # not a list after all: a syntax error
+        "values: [{numbers},\n  1] extra: 2\n",  # a wrapped list followed by more on its line
+        "a: [{numbers}]\na: [{numbers}]\n",  # duplicate key
+        "m: {{values: [{numbers}], other: 2}}\n",  # in a flow mapping
+        "values: [{numbers}, ]\n",  # trailing comma
+        "values: [{numbers}, , 3]\n",  # an empty element (null)
+        "- [{numbers}]\n- values: [{numbers}]\n",  # a list item and a mapping value
+        "values: &anchor [{numbers}]\ncopy: *anchor\n",  # anchored and aliased
+        "values: [{numbers}]\n---\nb: 2\n",  # two documents
+        "values: [{numbers}]\nnote: __flowtime_numbers_0\n",  # the placeholder text itself
+    ],
+)
+def test_text_the_fast_path_must_not_change_parses_like_the_event_path(text: str) -> None:
+    numbers = ", ".join(map(repr, FLOATS))
+    _same(text.format(numbers=numbers), ("values",), ("values", 3), ("m", "values", 5), ("next",), ("copy", 2))
+
+
+_TOKENS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+    st.sampled_from(["1e5", "-2E-3", ".5", "+7.", "007", "-0", "0.0", "1_0", "0x1F", ".inf", "x", ""]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(_TOKENS, min_size=60, max_size=200),
+    st.lists(st.sampled_from([", ", ",", " , ", ",\n  ", ",\n"]), min_size=1, max_size=5),
+    st.sampled_from(["", "  # note", " x"]),
+)
+def test_any_number_list_parses_like_the_event_path(tokens: list[str], separators: list[str], rest: str) -> None:
+    body = "".join(token + separators[i % len(separators)] for i, token in enumerate(tokens[:-1])) + tokens[-1]
+    text = f"k: 1\nvalues: [{body}]{rest}\nafter: 2\n"
+    _same(text, ("values",), ("values", 0), ("values", len(tokens) // 2), ("values", len(tokens) - 1), ("after",))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False).map(repr), min_size=120, max_size=300),
+    st.sampled_from([", ", ",\n    ", " ,"]),
+)
+def test_float_lists_take_the_fast_path_and_read_like_the_event_path(tokens: list[str], separator: str) -> None:
+    text = "values: [" + separator.join(tokens) + "]\nafter: 2\n"
+    assert _compose_number_sequences(text, 100) is not None
+    _same(text, ("values", 0), ("values", len(tokens) - 1), ("after",))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import yaml
 
 from flowtime.errors import Problem
@@ -32,6 +33,20 @@ _STR_TAGS = frozenset({"!", "tag:yaml.org,2002:str"})
 _NUMBER_START = frozenset("0123456789+-.")
 
 _MAX_ALIAS_EXPANSION = 1_000_000
+
+# Long flow sequences of plain numbers as mapping values (``values: [100.0, 140.5, …]``, the bulk of large
+# models) are read by numpy instead of one libyaml event and one Python object per element: each is swapped
+# for a placeholder scalar, the rest is composed as usual, and the placeholders are replaced by the lists the
+# event path would have built (same element types, values and lines). Whenever anything differs from that
+# plan (a placeholder that does not come back as a whole mapping value, any problem, any error) the text is
+# simply composed again as it is.
+_NUMBER_SEQUENCE = re.compile(r"(?<=:)[ \t]+\[([0-9eE+\-., \t\n]{512,})\]")
+_INT_TOKEN = re.compile(r"(?:^|,)[ \t\n]*[-+]?[0-9]+[ \t\n]*(?=,|$)")
+_FRACTIONAL = re.compile(r"[.eE]")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_EMPTY_ELEMENT = re.compile(r"(?:^|,)[ \t\n]*(?:,|$)")  # numpy would read it as -1
+_LINE_REST = re.compile(r"[ \t]*(?:#[^\n]*)?(?=\n|$)")
+_PLACEHOLDER = "__flowtime_numbers_"
 
 
 def resolve_plain(text: str) -> Any:
@@ -147,6 +162,9 @@ def parse_document(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Doc
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         return _failed(Problem("yaml_empty", "Model YAML cannot be null or empty"))
+    fast = _compose_number_sequences(text, limits.max_yaml_depth)
+    if fast is not None:
+        return fast
     try:
         composer = _Composer(text, limits.max_yaml_depth)
         root = composer.compose()
@@ -205,6 +223,104 @@ def _syntax(detail: str, line: int | None) -> Problem:
 
 def _syntax_at(detail: str, line: int, column: int) -> Problem:
     return _syntax(f"{detail} at line {line}, column {column}", line)
+
+
+def _compose_number_sequences(text: str, max_depth: int) -> Document | None:
+    """The document with long number sequences read by numpy, or None to compose ``text`` as it is."""
+    if _PLACEHOLDER in text:
+        return None
+    parts: list[str] = []
+    numbers: list[tuple[list[Any], int, list[int]]] = []  # the list, its line, the line of each element
+    done = 0
+    line = 1
+    for match in _NUMBER_SEQUENCE.finditer(text):
+        inner = match.group(1)
+        values = _numbers(inner)
+        newlines = inner.count("\n")
+        if values is None or (newlines and not _LINE_REST.match(text, match.end())):
+            continue
+        start = match.start(1) - 1  # the "["
+        line += text.count("\n", done, start)
+        parts += [text[done:start], f"{_PLACEHOLDER}{len(numbers)}", "\n" * newlines]
+        numbers.append((values, line, _element_lines(inner, line) if newlines else [line] * len(values)))
+        line += newlines
+        done = match.end()
+    if not numbers:
+        return None
+    parts.append(text[done:])
+    try:
+        composer = _Composer("".join(parts), max_depth)
+        root = composer.compose()
+    except (yaml.YAMLError, UnicodeEncodeError):
+        return None
+    if root is None or composer.problems or not _fill_placeholders(root, numbers, composer):
+        return None
+    return Document(root, composer.source)
+
+
+def _numbers(inner: str) -> list[Any] | None:
+    """The elements of ``[inner]`` as YAML 1.2 core resolution gives them (all floats or all ints), or None
+    when numpy's reading could differ from it."""
+    count = inner.count(",") + 1
+    if _EMPTY_ELEMENT.search(inner):
+        return None
+    if inner.count(".") == count:  # a point in every element (a second one would fail to read): floats
+        dtype: type[np.generic] = np.float64
+    elif _FRACTIONAL.search(inner) is None:
+        if _LONG_DIGITS.search(inner):
+            return None  # beyond int64: Python ints
+        dtype = np.int64
+    elif _INT_TOKEN.search(inner):
+        return None  # a mix of ints and floats
+    else:
+        dtype = np.float64
+    try:
+        array = np.fromstring(inner, dtype=dtype, sep=",")  # correctly rounded, as float() is
+    except ValueError:
+        return None
+    return array.tolist() if array.size == count else None  # type: ignore[no-any-return]
+
+
+def _element_lines(inner: str, line: int) -> list[int]:
+    """The line of each element of a number sequence that spans several lines (where its text starts)."""
+    data = np.frombuffer(inner.encode("ascii"), dtype=np.uint8)
+    newlines_before = np.cumsum(data == ord("\n"))
+    starts = np.flatnonzero(np.isin(data, np.frombuffer(b" \t\n,", dtype=np.uint8), invert=True))
+    separators = np.flatnonzero(data == ord(","))
+    first = starts[np.searchsorted(starts, np.concatenate([[0], separators + 1]))]
+    return (line + newlines_before[first]).tolist()  # type: ignore[no-any-return]
+
+
+def _fill_placeholders(root: Any, numbers: list[tuple[list[Any], int, list[int]]], composer: _Composer) -> bool:
+    """Put every number list where its placeholder is; False unless each is found once, as a mapping value
+    on its own line."""
+    found = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            entries = composer._maps[id(node)][1]
+            for key, value in node.items():
+                if isinstance(value, str) and value.startswith(_PLACEHOLDER):
+                    index = int(value[len(_PLACEHOLDER) :]) if value[len(_PLACEHOLDER) :].isdigit() else -1
+                    if not 0 <= index < len(numbers) or numbers[index][0] is None:
+                        return False
+                    values, line, lines = numbers[index]
+                    if entries[key][1] != line:
+                        return False
+                    node[key] = values
+                    composer.source._seqs[id(values)] = (line, lines)
+                    numbers[index] = (None, line, lines)  # type: ignore[assignment]
+                    found += 1
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, str) and item.startswith(_PLACEHOLDER):
+                    return False
+                if isinstance(item, dict | list):
+                    stack.append(item)
+    return found == len(numbers)
 
 
 class _Frame:
