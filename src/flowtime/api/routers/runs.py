@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/runs", tags=["runs"], default_response_class=Wire
     response_model=RunCreateResponse,
     responses={
         200: {"model": RunCreateResponse, "description": "Dry run: the plan."},
-        **errors(400, 404, 409, 413, 422, 500),
+        **errors(400, 403, 404, 409, 413, 422, 500),
     },
     openapi_extra=json_body(RunCreate),
 )

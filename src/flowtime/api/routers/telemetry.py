@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/telemetry/captures", tags=["telemetry"], default_
     "",
     response_model=CaptureResponse,
     responses={
-        **errors(400, 404, 413, 422, 500),
+        **errors(400, 403, 404, 413, 422, 500),
         409: {"model": CaptureConflict, "description": "Exists or in progress."},
     },
     openapi_extra=json_body(CaptureCreate),

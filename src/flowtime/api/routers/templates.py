@@ -53,7 +53,7 @@ def template_detail(templateId: str, service: ServiceDep) -> Any:
 @router.post(
     "/{templateId}/generate",
     response_model=GenerationResult,
-    responses=errors(400, 404, 413),
+    responses=errors(400, 403, 404, 413),
     openapi_extra=_GENERATE_BODY,
 )
 async def generate(
