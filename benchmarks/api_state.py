@@ -45,8 +45,7 @@ def model_text(nodes: int, bins: int) -> str:
         topology += [
             f"    - {{id: Svc{i}, kind: service, semantics: "
             f"{{arrivals: arr_{i}, served: served_{i}, capacity: cap_{i}}}}}",
-            f"    - {{id: Queue{i}, kind: queue, semantics: "
-            f"{{arrivals: served_{i}, served: out_{i}, slaMin: 15}}}}",
+            f"    - {{id: Queue{i}, kind: queue, semantics: {{arrivals: served_{i}, served: out_{i}, slaMin: 15}}}}",
         ]
     return "\n".join(lines + topology) + "\n"
 
@@ -57,9 +56,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bins", type=int, default=288)
     parser.add_argument("--nodes", type=int, default=20)
     parser.add_argument("--requests", type=int, default=200)
@@ -67,9 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         settings = Settings.resolve(data_dir=Path(data), env={})
         app = create_app(settings)
-        execute_model(
-            model_text(args.nodes, args.bins), runs_root=app.state.settings.runs_root, run_id="bench"
-        )
+        execute_model(model_text(args.nodes, args.bins), runs_root=app.state.settings.runs_root, run_id="bench")
         with TestClient(app) as client:
             results = {}
             for name, path, params in (

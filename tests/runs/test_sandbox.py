@@ -20,9 +20,7 @@ def test_run_ids_outside_the_allow_list_are_invalid(tmp_path: Path, run_id: str)
 
 
 def test_valid_run_id_names_a_child_of_the_root(tmp_path: Path) -> None:
-    assert (
-        run_directory(tmp_path, "run_20260302T082003Z_9d3f2a61") == tmp_path / "run_20260302T082003Z_9d3f2a61"
-    )
+    assert run_directory(tmp_path, "run_20260302T082003Z_9d3f2a61") == tmp_path / "run_20260302T082003Z_9d3f2a61"
 
 
 @pytest.mark.parametrize("series_id", ["http_served", "a@A@DEFAULT", "x.y-z"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ import pytest
 from tests.api.factories import SERVICE_MODEL, csv_text, telemetry_manifest, write_run_dir
 
 from flowtime.errors import FlowTimeError
-from flowtime.logs import configure_logging
 from flowtime.runs.state import load_run_state
 from flowtime.runs.timetravel import snapshot, window
 
@@ -164,9 +162,7 @@ def test_telemetry_run_reads_file_semantics_and_marks_unresolved_ones(tmp_path: 
     codes = [w["code"] for w in node["telemetry"]["warnings"]]
     assert codes == ["telemetry_sources_unresolved", "telemetry_bins_missing", "data_gap", "length_mismatch"]
     first = node["telemetry"]["warnings"][0]
-    assert first["message"] == (
-        "Telemetry mode detected unresolved sources for capacity and invalid values in served."
-    )
+    assert first["message"] == ("Telemetry mode detected unresolved sources for capacity and invalid values in served.")
     missing = node["telemetry"]["warnings"][1]
     assert missing["message"] == (
         "Telemetry source 'file://telemetry/Checkout_errors.csv' has no rows for 2 bins; they read as 0."
@@ -194,51 +190,6 @@ def test_telemetry_run_reads_file_semantics_and_marks_unresolved_ones(tmp_path: 
     windowed = window(state, 2, 3, max_bins=10)["nodes"][0]["telemetry"]["warnings"]
     assert next(w for w in windowed if w["code"] == "data_gap")["bins"] == [2]
     assert next(w for w in windowed if w["code"] == "telemetry_bins_missing")["bins"] == [2, 3]
-
-
-def test_unresolved_telemetry_source_logs_3003(tmp_path: Path) -> None:
-    stream = io.StringIO()
-    configure_logging(stream=stream)
-    write_run_dir(
-        tmp_path,
-        "tel",
-        model=TELEMETRY_MODEL,
-        series={},
-        mode="telemetry",
-        telemetry_files={"Checkout_arrivals.csv": csv_text([1, 2, 3, 4])},
-    )
-    load(tmp_path, "tel")
-    events = [json.loads(x) for x in stream.getvalue().splitlines()]
-    missing = [e for e in events if e.get("eventId") == 3003]
-    assert [e["semantic"] for e in missing] == ["served", "errors", "capacity"]
-    assert missing[0]["nodeId"] == "Checkout" and missing[0]["runId"] == "tel"
-    assert missing[0]["level"] == "warning"
-
-
-def test_snapshot_and_window_log_their_events(tmp_path: Path) -> None:
-    stream = io.StringIO()
-    configure_logging(stream=stream)
-    write_run_dir(tmp_path, "sim")
-    state = load(tmp_path, "sim")
-    snapshot(state, 2)
-    window(state, 0, 3, max_bins=500)
-    events = {e["eventId"]: e for e in map(json.loads, stream.getvalue().splitlines())}
-    assert {
-        k: events[3001][k] for k in ("runId", "mode", "binIndex", "totalBins", "nodeCount", "warningCount")
-    } == {
-        "runId": "sim",
-        "mode": "simulation",
-        "binIndex": 2,
-        "totalBins": 4,
-        "nodeCount": 2,
-        "warningCount": 0,
-    }
-    assert {k: events[3002][k] for k in ("startBin", "endBin", "requestedBins", "totalBins")} == {
-        "startBin": 0,
-        "endBin": 3,
-        "requestedBins": 4,
-        "totalBins": 4,
-    }
 
 
 def test_run_warnings_are_info_items(tmp_path: Path) -> None:
@@ -294,9 +245,7 @@ def test_unparseable_model_is_a_parse_error(tmp_path: Path) -> None:
 
 
 def test_invalid_model_is_metadata_invalid_with_every_problem(tmp_path: Path) -> None:
-    write_run_dir(
-        tmp_path, "r", model=SERVICE_MODEL.format(mode="simulation").replace("binSize: 5", "binSize: 0")
-    )
+    write_run_dir(tmp_path, "r", model=SERVICE_MODEL.format(mode="simulation").replace("binSize: 5", "binSize: 0"))
     err = error_of(tmp_path)
     assert err.code == "model_metadata_invalid"
     assert err.message == "Model metadata for run 'r' is invalid: binSize must be between 1 and 1000"
@@ -335,21 +284,16 @@ def test_missing_metadata_is_incomplete(tmp_path: Path) -> None:
 
 
 def test_different_model_hashes_are_a_provenance_mismatch(tmp_path: Path) -> None:
-    write_run_dir(
-        tmp_path, "r", metadata={"modelHash": "sha256:" + "A" * 64}, run={"modelHash": "sha256:" + "b" * 64}
-    )
+    write_run_dir(tmp_path, "r", metadata={"modelHash": "sha256:" + "A" * 64}, run={"modelHash": "sha256:" + "b" * 64})
     err = error_of(tmp_path)
     assert err.code == "provenance_mismatch"
     assert err.message == (
-        f"Provenance hash mismatch for run 'r'. Expected 'sha256:{'b' * 64}' "
-        f"but storage reported 'sha256:{'A' * 64}'."
+        f"Provenance hash mismatch for run 'r'. Expected 'sha256:{'b' * 64}' but storage reported 'sha256:{'A' * 64}'."
     )
 
 
 def test_hashes_differing_only_in_case_match(tmp_path: Path) -> None:
-    write_run_dir(
-        tmp_path, "r", metadata={"modelHash": "sha256:" + "A" * 64}, run={"modelHash": "sha256:" + "a" * 64}
-    )
+    write_run_dir(tmp_path, "r", metadata={"modelHash": "sha256:" + "A" * 64}, run={"modelHash": "sha256:" + "a" * 64})
     assert snapshot(load(tmp_path, "r"), 0)["metadata"]["provenanceHash"] == "sha256:" + "A" * 64
 
 
