@@ -14,6 +14,7 @@ _FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LINK = re.compile(r"(?<!!)\[(?:[^\]\[]|\[[^\]]*\])*\]\((?P<target><[^>]*>|[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\((?P<target>[^)\s]+)\)")
+_AUTOLINK = re.compile(r"<(?P<target>https?://[^>\s]+)>")
 _REFERENCE_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+(?P<target>\S+)", re.MULTILINE)
 _INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _HTML_ANCHOR = re.compile(r"<a\s+(?:name|id)=\"([^\"]+)\"")
@@ -136,7 +137,7 @@ def links(page: Path) -> list[tuple[int, str]]:
     """Link and image targets of ``page`` (outside code), with their line numbers."""
     found: list[tuple[int, str]] = []
     for number, line in prose_lines(page):
-        for pattern in (_LINK, _IMAGE, _REFERENCE_DEF):
+        for pattern in (_LINK, _IMAGE, _REFERENCE_DEF, _AUTOLINK):
             for match in pattern.finditer(line):
                 found.append((number, match["target"].strip("<>")))
     return found

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.docs.markdown import REPO, Block, blocks
+from tests.docs.markdown import REPO, Block, blocks, links
 from tests.docs.matching import explain, matches, templatise
 
 with warnings.catch_warnings():  # Starlette asks for httpx2; the httpx-based client is what the API tests use
@@ -221,6 +221,19 @@ class Session:
                 self._http_pair(block, response)
                 i += 1
             i += 1
+        self._check_local_links()
+
+    def _check_local_links(self) -> None:
+        """Every ``http://127.0.0.1:8080/…`` link of the page answers a GET once the page has run."""
+        for line, target in links(self.page):
+            if target.startswith(f"http://{DOC_PORT}/"):
+                path = target[len(f"http://{DOC_PORT}") :]
+                status = self.client.get(path).status_code
+                if status >= 400:
+                    where = f"{self.page.relative_to(REPO) if self.page.is_relative_to(REPO) else self.page}:{line}"
+                    self.failures.append(
+                        Failure(where, target, "a page", f"HTTP {status}", f"GET {path} answered {status}")
+                    )
 
     def _write_file(self, block: Block) -> None:
         target = (self.work / block.options["file"]).resolve()

@@ -87,3 +87,11 @@ def test_pretty_json_keeps_scalar_arrays_on_one_line() -> None:
     assert pretty_json({"a": [1, 2.5, None], "b": {}, "c": [{"d": "é"}], "e": []}) == (
         '{\n  "a": [1, 2.5, null],\n  "b": {},\n  "c": [\n    {\n      "d": "é"\n    }\n  ],\n  "e": []\n}'
     )
+
+
+def test_links_to_the_local_server_must_answer(tmp_path: Path) -> None:
+    page = _page(tmp_path, "See <http://127.0.0.1:8080/runs> and [a run](http://127.0.0.1:8080/runs/nope).\n")
+    session = run_page(page, tmp_path / "session")
+    assert [(f.what, f.detail) for f in session.failures] == [
+        ("http://127.0.0.1:8080/runs/nope", "GET /runs/nope answered 404")
+    ]
