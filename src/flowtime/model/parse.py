@@ -253,7 +253,7 @@ def _compose_number_sequences(text: str, max_depth: int) -> Document | None:
         root = composer.compose()
     except (yaml.YAMLError, UnicodeEncodeError):
         return None
-    if root is None or composer.problems or not _fill_placeholders(root, numbers, composer):
+    if root is None or composer.problems or not _fill_placeholders(numbers, composer):
         return None
     return Document(root, composer.source)
 
@@ -291,36 +291,24 @@ def _element_lines(inner: str, line: int) -> list[int]:
     return (line + newlines_before[first]).tolist()  # type: ignore[no-any-return]
 
 
-def _fill_placeholders(root: Any, numbers: list[tuple[list[Any], int, list[int]]], composer: _Composer) -> bool:
-    """Put every number list where its placeholder is; False unless each is found once, as a mapping value
-    on its own line."""
-    found = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            entries = composer._maps[id(node)][1]
-            for key, value in node.items():
-                if isinstance(value, str) and value.startswith(_PLACEHOLDER):
-                    index = int(value[len(_PLACEHOLDER) :]) if value[len(_PLACEHOLDER) :].isdigit() else -1
-                    if not 0 <= index < len(numbers) or numbers[index][0] is None:
-                        return False
-                    values, line, lines = numbers[index]
-                    if entries[key][1] != line:
-                        return False
-                    node[key] = values
-                    composer.source._seqs[id(values)] = (line, lines)
-                    numbers[index] = (None, line, lines)  # type: ignore[assignment]
-                    found += 1
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-        elif isinstance(node, list):
-            for item in node:
-                if isinstance(item, str) and item.startswith(_PLACEHOLDER):
-                    return False
-                if isinstance(item, dict | list):
-                    stack.append(item)
-    return found == len(numbers)
+def _fill_placeholders(numbers: list[tuple[list[Any], int, list[int]]], composer: _Composer) -> bool:
+    """Put every number list where its placeholder is; False unless each placeholder came back exactly once,
+    as a whole mapping value on its own line (anywhere else it was not a list: a string, a comment…)."""
+    if len(composer.placeholders) != len(numbers):
+        return False
+    seen: set[int] = set()
+    for mapping, key in composer.placeholders:
+        digits = mapping[key][len(_PLACEHOLDER) :]
+        index = int(digits) if digits.isdigit() else -1
+        if not 0 <= index < len(numbers) or index in seen:
+            return False
+        values, line, lines = numbers[index]
+        if composer._maps[id(mapping)][1][key][1] != line:
+            return False
+        seen.add(index)
+        mapping[key] = values
+        composer.source._seqs[id(values)] = (line, lines)
+    return True
 
 
 class _Frame:
@@ -362,6 +350,7 @@ class _Composer:
         self._nodes = 0  # nodes built, aliases counted with their full size
         self._expanded = 0  # the part of _nodes that aliases contributed
         self.source = SourceMap()
+        self.placeholders: list[tuple[dict[str, Any], str]] = []  # mapping values that are number placeholders
 
     def compose(self) -> Any:
         parser = self._parser
@@ -423,6 +412,8 @@ class _Composer:
                 key, parent.key = parent.key, None
                 if isinstance(key, str):
                     parent.container[key] = value  # type: ignore[call-overload]
+                    if value.__class__ is str and value.startswith(_PLACEHOLDER):
+                        self.placeholders.append((parent.container, key))  # type: ignore[arg-type]
                     parent.entries[key] = (parent.key_line, line, text)
 
     def _close(self, frame: _Frame) -> tuple[Any, int]:
