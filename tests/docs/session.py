@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import re
 import shlex
@@ -383,8 +384,12 @@ def check_norun(block: Block) -> None:
 
 @contextlib.contextmanager
 def _environment(env: dict[str, str], cwd: Path) -> Iterator[None]:
+    """The command's environment and working directory; afterwards the process is as it was, the
+    ``flowtime`` logger included (each command configures it)."""
     saved_env = dict(os.environ)
     saved_cwd = Path.cwd()
+    logger = logging.getLogger("flowtime")
+    saved_logger = (list(logger.handlers), logger.level, logger.propagate)
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
@@ -394,6 +399,9 @@ def _environment(env: dict[str, str], cwd: Path) -> Iterator[None]:
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
+        logger.handlers[:] = saved_logger[0]
+        logger.setLevel(saved_logger[1])
+        logger.propagate = saved_logger[2]
 
 
 def run_page(page: Path, root: Path) -> Session:
