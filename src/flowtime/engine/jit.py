@@ -288,7 +288,13 @@ class NativeLibrary:
 
 ENGINE = NativeLibrary(
     "flowtime-engine",
-    ("flowtime.engine.functions", "flowtime.engine.queues", "flowtime.engine.kernels", "flowtime.engine.pmf"),
+    (
+        "flowtime.engine.functions",
+        "flowtime.engine.queues",
+        "flowtime.engine.kernels",
+        "flowtime.engine.pmf",
+        "flowtime.engine.summary",
+    ),
 )
 
 
