@@ -405,3 +405,24 @@ def test_bundle_logs_start_completed_and_failed(small_capture: Path, tmp_path: P
     assert events.of(2202)[0]["runId"] == "b" and events.of(2202)[0]["fileCount"] == 2
     failed = events.of(2203)[0]
     assert (failed["captureDirectory"], failed["code"], failed["level"]) == ("key", "run_exists", "error")
+
+
+def test_deterministic_replays_of_different_captures_get_different_run_ids(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    low = simulate(runs, "http-service", {"serviceCapacity": 40})
+    high = simulate(runs, "http-service", {"serviceCapacity": 60})
+    text, seed = template_model("http-service")
+    first = build_bundle(
+        capture_of(low, tmp_path / "low"), text, runs_root=runs, rng_seed=seed, deterministic_run_id=True
+    )
+    second = build_bundle(
+        capture_of(high, tmp_path / "high"), text, runs_root=runs, rng_seed=seed, deterministic_run_id=True
+    )
+    assert first.run.run_id != second.run.run_id
+    assert first.run.run_dir.is_dir() and second.run.run_dir.is_dir()
+    again = build_bundle(tmp_path / "low", text, runs_root=runs, rng_seed=seed, deterministic_run_id=True)
+    assert again.run.run_id == first.run.run_id
+    spec = (first.run.run_dir / "spec.yaml").read_text()
+    files = json.loads((tmp_path / "low" / "manifest.json").read_text())["files"]
+    listing = "".join(f"{f['nodeId']}\t{f['metric']}\t{f['path']}\t{f['hash']}\n" for f in files)
+    assert spec.startswith(f"# telemetry capture data {sha256_bytes(listing.encode())}\n")

@@ -198,9 +198,10 @@ def _build(
         )
         for owner, columns in derived.items()
     ]
+    spec_text = _with_capture_identity(rewrite.text, manifest)
     with stage_run(
         runs_root,
-        spec_text=rewrite.text,
+        spec_text=spec_text,
         caller_seed=rng_seed,
         deterministic=deterministic_run_id,
         run_id=run_id,
@@ -212,7 +213,7 @@ def _build(
         staging.add_model_file(f"telemetry/{RUN_MANIFEST_NAME}", manifest_data)
         if (capture_dir / AUTOCAPTURE_NAME).is_file():
             staging.add_model_file(f"telemetry/{AUTOCAPTURE_NAME}", (capture_dir / AUTOCAPTURE_NAME).read_bytes())
-        model = load_model(rewrite.text, model_dir=staging.model_dir, allowed_roots=allowed_roots)
+        model = load_model(spec_text, model_dir=staging.model_dir, allowed_roots=allowed_roots)
         evaluation = evaluate(model, seed=rng_seed)
         written = staging.commit(
             model=model,
@@ -227,6 +228,19 @@ def _build(
 
 
 _WIP_KEYS = ("wipLimit", "wipLimitSeries", "wipOverflow")
+
+
+def _with_capture_identity(text: str, manifest: Manifest) -> str:
+    """The replay model text headed by a comment naming the captured data by a hash of its files.
+
+    The model itself only says ``file://telemetry/<file>``, so without this two replays of different
+    captures would share one scenario hash — and one deterministic run id, the second silently replacing
+    the first. The hash covers each file's name and content hash (not the capture time), so replaying the
+    same data twice still gives the same run. It goes first: a trailing comment would be taken for part of
+    a closing ``provenance`` block and stripped.
+    """
+    listing = "".join(f"{f.node_id}\t{f.metric}\t{f.path}\t{f.hash}\n" for f in manifest.files)
+    return f"# telemetry capture data {sha256_bytes(listing.encode('utf-8'))}\n" + text
 
 
 def _underivable_columns(
