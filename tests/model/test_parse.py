@@ -356,6 +356,8 @@ def test_number_forms_resolve_like_the_core_schema(elements: list[str]) -> None:
         "m: {{values: [{numbers}], other: 2}}\n",  # in a flow mapping
         "values: [{numbers}, ]\n",  # trailing comma
         "values: [{numbers}, , 3]\n",  # an empty element (null)
+        "values: [{numbers},\n  ,\n  3]\n",  # an empty element across lines
+        "values: [, {numbers}]\n",  # a leading comma
         "- [{numbers}]\n- values: [{numbers}]\n",  # a list item and a mapping value
         "values: &anchor [{numbers}]\ncopy: *anchor\n",  # anchored and aliased
         "values: [{numbers}]\n---\nb: 2\n",  # two documents

@@ -44,7 +44,7 @@ _NUMBER_SEQUENCE = re.compile(r"(?<=:)[ \t]+\[([0-9eE+\-., \t\n]{512,})\]")
 _INT_TOKEN = re.compile(r"(?:^|,)[ \t\n]*[-+]?[0-9]+[ \t\n]*(?=,|$)")
 _FRACTIONAL = re.compile(r"[.eE]")
 _LONG_DIGITS = re.compile(r"[0-9]{19}")
-_EMPTY_ELEMENT = re.compile(r"(?:^|,)[ \t\n]*(?:,|$)")  # numpy would read it as -1
+_EMPTY_ELEMENT = re.compile(r",[ \t\n]*,")  # numpy would read an empty element as -1
 _LINE_REST = re.compile(r"[ \t]*(?:#[^\n]*)?(?=\n|$)")
 _PLACEHOLDER = "__flowtime_numbers_"
 
@@ -262,7 +262,8 @@ def _numbers(inner: str) -> list[Any] | None:
     """The elements of ``[inner]`` as YAML 1.2 core resolution gives them (all floats or all ints), or None
     when numpy's reading could differ from it."""
     count = inner.count(",") + 1
-    if _EMPTY_ELEMENT.search(inner):
+    bare = inner.strip()
+    if bare.startswith(",") or bare.endswith(",") or _EMPTY_ELEMENT.search(inner):
         return None
     if inner.count(".") == count:  # a point in every element (a second one would fail to read): floats
         dtype: type[np.generic] = np.float64
