@@ -38,6 +38,10 @@ def create_app(settings: Settings, *, service: RunService | None = None) -> Fast
         description="Flow models of service systems: templates, runs, telemetry, replay, time travel.",
         default_response_class=WireJSONResponse,
         lifespan=lifespan,
+        # Swagger UI and ReDoc load their scripts from a CDN; nothing here fetches from outside at run time.
+        # The OpenAPI document itself stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings

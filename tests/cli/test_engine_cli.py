@@ -261,3 +261,38 @@ def test_python_dash_m_entry_point_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["columns"] == 3
+
+
+def test_error_lines_one_per_problem_for_parameter_errors() -> None:
+    from flowtime.cli.output import error_lines
+    from flowtime.errors import InvalidInput
+
+    class _ParameterInvalid(InvalidInput):
+        code = "parameter_invalid"
+
+        def to_dict(self) -> dict[str, object]:
+            return {
+                "error": self.message,
+                "code": self.code,
+                "errors": [
+                    {"code": "parameter_type", "message": "Parameter 'bins' must be an integer."},
+                    {"code": "parameter_above_maximum", "message": "Parameter 'errorRate' value 7 exceeds maximum 1."},
+                ],
+            }
+
+    assert error_lines(_ParameterInvalid("a; b")) == [
+        "Error [parameter_type]: Parameter 'bins' must be an integer.",
+        "Error [parameter_above_maximum]: Parameter 'errorRate' value 7 exceeds maximum 1.",
+    ]
+
+
+def test_error_lines_name_the_cli_option_instead_of_the_api_field() -> None:
+    from flowtime.cli.output import error_lines
+    from flowtime.errors import Conflict
+
+    exc = Conflict(
+        "Telemetry bundle already exists (generated at X). Set output.overwrite to regenerate.", code="capture_exists"
+    )
+    assert error_lines(exc) == [
+        "Error [capture_exists]: Telemetry bundle already exists (generated at X). Use --overwrite to regenerate."
+    ]

@@ -169,10 +169,12 @@ def _global(
         log_level=log_level,
     )
     set_settings(settings)
-    # Commands print their own `Error [code]: …` lines, so the event log stays at errors unless asked for;
+    # Commands print their own `Error [code]: …` lines, so the event log stays silent unless asked for;
     # `serve` raises it to the service's own level (info by default).
     explicit = log_level or os.environ.get("FLOWTIME_LOG_LEVEL")
-    configure_logging(getattr(logging, (explicit or "error").upper(), logging.ERROR), log_format=settings.log_format)
+    configure_logging(
+        getattr(logging, (explicit or "critical").upper(), logging.CRITICAL), log_format=settings.log_format
+    )
 
 
 def hoist_global_options(argv: Sequence[str]) -> list[str]:

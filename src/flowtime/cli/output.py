@@ -34,6 +34,23 @@ def print_problems(problems: Iterable[Problem], *, err: bool) -> None:
         typer.echo(problem_line(problem), err=err)
 
 
+# API messages that name a request field; on the command line the option is what the user can change.
+_CLI_WORDING = {"Set output.overwrite to regenerate.": "Use --overwrite to regenerate."}
+_PER_PROBLEM = frozenset({"parameter_invalid", "template_invalid"})
+
+
+def error_lines(exc: FlowTimeError) -> list[str]:
+    """``Error [<code>]: <message>`` — one line per collected problem for parameter and template errors."""
+    body = exc.to_dict()
+    problems = body.get("errors")
+    if exc.code in _PER_PROBLEM and isinstance(problems, list) and problems:
+        return [f"Error [{p.get('code', exc.code)}]: {p.get('message', '')}" for p in problems if isinstance(p, dict)]
+    message = exc.message
+    for api, cli in _CLI_WORDING.items():
+        message = message.replace(api, cli)
+    return [f"Error [{exc.code}]: {message}"]
+
+
 def handle_errors(convention: Convention) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Turn a FlowTimeError into the command family's exit code and a clear message — never a traceback.
 
@@ -52,7 +69,8 @@ def handle_errors(convention: Convention) -> Callable[[Callable[P, R]], Callable
                 elif isinstance(exc, ModelInvalid):
                     print_problems(exc.problems, err=True)
                 else:
-                    typer.echo(f"Error [{exc.code}]: {exc.message}", err=True)
+                    for line in error_lines(exc):
+                        typer.echo(line, err=True)
                 raise typer.Exit(exit_code(exc, convention)) from None
             except KeyboardInterrupt:
                 typer.echo("Interrupted.", err=True)
