@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,8 @@ def json_string(text: str) -> str:
 
     Lone surrogates (which UTF-8 cannot carry) are escaped as ``\\udxxx`` so the file stays valid.
     """
+    if text.isascii():  # the common case: no surrogate can be inside
+        return encode_basestring(text)  # type: ignore[no-any-return]
     literal = json.dumps(text, ensure_ascii=False)
     if _SURROGATE.search(literal):
         literal = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", literal)
@@ -54,6 +57,20 @@ def json_string(text: str) -> str:
 
 
 def _render(value: Any, indent: str, out: list[str]) -> None:
+    kind = value.__class__  # exact built-in types first: documents of thousands of series are mostly these
+    if kind is str:
+        out.append(encode_basestring(value) if value.isascii() else json_string(value))
+    elif kind is dict:
+        _render_mapping(value, indent, out)
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is list:
+        _render_array(value, indent, out)
+    else:
+        _render_any(value, indent, out)
+
+
+def _render_any(value: Any, indent: str, out: list[str]) -> None:
     if value is None:
         out.append("null")
     elif isinstance(value, (bool, np.bool_)):
