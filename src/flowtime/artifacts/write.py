@@ -294,10 +294,12 @@ class RunStaging:
         return seed
 
     def _write_series(self, model: Model, evaluation: SeriesSource) -> list[SeriesEntry]:
-        """Encode, write and hash each selected series in one pass, a few files at a time.
+        """Encode, write and hash each selected series in one pass, on a few worker threads.
 
-        The encoder runs without the GIL and so do hashing and file writes, so worker threads overlap
-        formatting with the file system's per-file latency. Series are read here, in the caller's thread.
+        The encoder runs without the GIL and so do hashing and file writes, so workers use every core. Each
+        task is a run of consecutive series holding at least ``_TASK_VALUES`` values: per-series tasks of
+        short series would spend their time handing the GIL around. Series are read here, in the caller's
+        thread, and entries come back in selection order.
         """
         series_dir = self.path / layout.SERIES_DIR
         series_dir.mkdir()
@@ -310,17 +312,21 @@ class RunStaging:
                 raise ValueError(f"series '{column}' has shape {values.shape}; the grid has {bins} bins")
             work.append((column, values))
 
-        def write(item: tuple[str, npt.NDArray[np.float64]]) -> SeriesEntry:
-            column, values = item
-            with (self.path / layout.series_path(layout.series_id(column))).open("wb") as stream:
-                digest = write_series_csv(stream, values)
-                if _syncfs is None:
-                    stream.flush()
-                    os.fsync(stream.fileno())
-            return SeriesEntry.for_column(column, state=column in state, points=bins, hash_=digest)
+        def write(items: Sequence[tuple[str, npt.NDArray[np.float64]]]) -> list[SeriesEntry]:
+            entries: list[SeriesEntry] = []
+            for column, values in items:
+                with (self.path / layout.series_path(layout.series_id(column))).open("wb") as stream:
+                    digest = write_series_csv(stream, values)
+                    if _syncfs is None:
+                        stream.flush()
+                        os.fsync(stream.fileno())
+                entries.append(SeriesEntry.for_column(column, state=column in state, points=bins, hash_=digest))
+            return entries
 
+        per_task = max(1, _TASK_VALUES // max(bins, 1))
+        tasks = [work[k : k + per_task] for k in range(0, len(work), per_task)]
         with ThreadPoolExecutor(_WRITERS, thread_name_prefix="flowtime-series") as pool:
-            entries = list(pool.map(write, work))
+            entries = [entry for done in pool.map(write, tasks) for entry in done]
         _sync_staged_dir(series_dir)
         return entries
 
@@ -492,7 +498,8 @@ def _scenario_of(run_dir: Path) -> str | None:
 # staged file and directory entry, so a crash after the rename can only expose the complete run, exactly as
 # with per-file fsync. It costs one journal commit instead of one per file, and file creation no longer
 # queues behind concurrent fsyncs. Elsewhere each file and directory is fsynced.
-_WRITERS = 4
+_WRITERS = max(2, min(8, os.cpu_count() or 1))
+_TASK_VALUES = 1 << 18
 
 
 def _find_syncfs() -> Callable[[int], int] | None:
