@@ -409,6 +409,14 @@ class RunStaging:
         """Refuse an existing target per §14.2 unless the rules allow replacing it; re-draw random ids."""
         if not target.exists():
             return
+        if (self.explicit or self.deterministic) and not (target / layout.RUN_FILE).is_file():
+            # Overwrite replaces runs, never other directories (a telemetry root, a capture) under the root.
+            raise Conflict(
+                f"Run directory '{self.run_id}' already exists and is not a run; it is never replaced. "
+                "Choose another run id.",
+                code="run_exists",
+                location=self.run_id,
+            )
         if self.explicit:
             if not self.overwrite:
                 raise Conflict(
