@@ -26,6 +26,7 @@ import argparse
 import compileall
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,7 +63,9 @@ TARGET_RUN = {"10x1000": 0.15, "1000x1000": 2.0}
 
 
 def _child(model_path: str, runs_root: str) -> None:
-    """Measure one model in this (fresh) process and print one JSON line."""
+    """Measure one model in this (fresh) process and print one JSON line; the bundle goes to ``runs_root``
+    (a new directory the parent removes later: deleting thousands of files just before creating as many
+    makes ext4's inode allocator scan the recently deleted ones, which is not the writer's cost)."""
     import resource
 
     from flowtime.artifacts import write_run
@@ -83,10 +86,9 @@ def _child(model_path: str, runs_root: str) -> None:
     t4 = time.perf_counter()
     evaluation = evaluate(model)
     t5 = time.perf_counter()
-    with tempfile.TemporaryDirectory(dir=runs_root, prefix="bench-") as runs:
-        t6 = time.perf_counter()
-        written = write_run(Path(runs), spec_text=text, model=model, evaluation=evaluation, deterministic=True)
-        t7 = time.perf_counter()
+    t6 = time.perf_counter()
+    written = write_run(Path(runs_root), spec_text=text, model=model, evaluation=evaluation, deterministic=True)
+    t7 = time.perf_counter()
     assemble = t4 - t3
     phases = {
         "parse": t1 - t0,
@@ -191,9 +193,10 @@ def main() -> None:
         path = _model(n, t)
         repeat = args.repeat if n * t < BIG else min(args.repeat, 3)
         rows = []
-        for _ in range(repeat):
+        session = Path(tempfile.mkdtemp(dir=args.runs_root, prefix="bench-"))
+        for k in range(repeat):
             done = subprocess.run(
-                [sys.executable, __file__, "--child", str(path), args.runs_root],
+                [sys.executable, __file__, "--child", str(path), str(session / f"child{k}")],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -204,8 +207,8 @@ def main() -> None:
         eval_cmd = _median_process(_flowtime("eval", str(path), "--json"), repeat)
         row.update({"eval_cmd": eval_cmd["wall"], "eval_cmd_cpu": eval_cmd["cpu"], "eval_cmd_rss": eval_cmd["rss_mib"]})
         if key in TARGET_RUN:
-            with tempfile.TemporaryDirectory(dir=args.runs_root, prefix="bench-") as runs:
-                row["run_cmd"] = _median_process(_flowtime("run", str(path), "--out", runs), repeat)["wall"]
+            row["run_cmd"] = _median_process(_flowtime("run", str(path), "--out", str(session / "cmd")), repeat)["wall"]
+        shutil.rmtree(session)
         results[key] = row
         base = baseline.get(key, {})
         target = TARGET_EVAL.get(key)
