@@ -263,13 +263,16 @@ class NativeLibrary:
             except Exception as exc:  # any failure means: run as numba dispatchers instead
                 _write_quietly(failed, f"{type(exc).__name__}: {exc}\n")
                 return {}
-        library = ctypes.CDLL(str(path))
         functions: dict[str, Any] = {}
-        for name, export in self._exports.items():
-            function = getattr(library, _SYMBOL_PREFIX + name)
-            function.restype = ctypes.c_int32
-            function.argtypes = export.ctypes_signature()
-            functions[name] = function
+        try:
+            library = ctypes.CDLL(str(path))
+            for name, export in self._exports.items():
+                function = getattr(library, _SYMBOL_PREFIX + name)
+                function.restype = ctypes.c_int32
+                function.argtypes = export.ctypes_signature()
+                functions[name] = function
+        except (OSError, AttributeError):  # a damaged or foreign file under our name: do not trust it
+            return {}
         return functions
 
     def _key(self) -> str:
