@@ -46,3 +46,13 @@ def test_importing_flowtime_loads_no_heavy_layers() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_cli_entry_loads_no_service_stack() -> None:
+    code = (
+        "import sys, flowtime.cli.main; "
+        "print(sorted(m for m in sys.modules if m.startswith(('fastapi', 'numba', 'flowtime.sim', "
+        "'flowtime.telemetry', 'flowtime.runs.service'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

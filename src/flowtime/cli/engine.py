@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,7 +12,7 @@ from flowtime.cli.output import handle_errors, print_json, print_problems
 from flowtime.errors import FlowTimeError
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 # The layers below are imported inside each command, so a command loads only what it uses.
 
@@ -106,13 +106,19 @@ def run(
 def eval_(model: ModelArg, seed: SeedOpt = None, json_output: JsonOpt = False) -> None:
     """Evaluate MODEL without writing anything; per-series sum, min and max of the finite values."""
     from flowtime.cli.context import settings_of
-    from flowtime.engine import evaluate
+    from flowtime.engine import evaluate, summarise
     from flowtime.model import load_model
 
     text = _read_model(model)
     loaded = load_model(text, model_dir=_model_dir(model), allowed_roots=settings_of().sandbox_roots)
     evaluation = evaluate(loaded, seed=seed)
-    rows = [_summary(column, evaluation.series(column)) for column in evaluation.order]
+    summary = summarise(evaluation.values)  # sequential sums of the finite values, one compiled pass
+    rows = [
+        {"id": column, "sum": float(summary.sum[i]), "min": float(summary.min[i]), "max": float(summary.max[i])}
+        if summary.count[i]
+        else {"id": column, "sum": None, "min": None, "max": None}
+        for i, column in enumerate(evaluation.order)
+    ]
     if json_output:
         print_json({"bins": loaded.grid.bins, "columns": len(rows), "series": rows})
         return
@@ -122,21 +128,6 @@ def eval_(model: ModelArg, seed: SeedOpt = None, json_output: JsonOpt = False) -
     for r in rows:
         sums, mins, maxs = (_cell(r[k]) for k in ("sum", "min", "max"))
         typer.echo(f"{r['id']:<{width}}  {sums:>22}  {mins:>22}  {maxs:>22}")
-
-
-def _summary(column: str, values: np.ndarray) -> dict[str, Any]:
-    """Sum in bin order from 0.0 (cumsum is sequential, unlike np.sum's pairwise reduction)."""
-    import numpy as np
-
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return {"id": column, "sum": None, "min": None, "max": None}
-    return {
-        "id": column,
-        "sum": float(np.cumsum(finite)[-1]),
-        "min": float(finite.min()),
-        "max": float(finite.max()),
-    }
 
 
 def _cell(value: float | None) -> str:
