@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flowtime.artifacts import dumps_json, sha256_bytes
+from flowtime.artifacts import dumps_json, format_grid_time, model_start_text, sha256_bytes
 from flowtime.errors import Unprocessable
 from flowtime.telemetry.manifest import (
     CaptureGrid,
@@ -16,9 +16,7 @@ from flowtime.telemetry.manifest import (
     CaptureWarning,
     Manifest,
     ManifestFile,
-    format_grid_time,
     manifest_schema,
-    model_start_text,
     read_manifest,
     schema_errors,
 )

@@ -34,7 +34,7 @@ from flowtime.artifacts.runids import (
 )
 from flowtime.artifacts.selection import required_columns, select_columns
 from flowtime.artifacts.spectext import SpecText, normalise_spec_text
-from flowtime.artifacts.timestamps import format_utc, parse_utc
+from flowtime.artifacts.timestamps import format_grid_time, format_utc, model_start, model_start_text, parse_utc
 from flowtime.artifacts.write import (
     RunStaging,
     RunWritten,
@@ -74,6 +74,7 @@ __all__ = [
     "encode_series_csv",
     "file_hash",
     "format_double",
+    "format_grid_time",
     "format_utc",
     "hashes_equal",
     "is_valid_run_id",
@@ -81,6 +82,8 @@ __all__ = [
     "json_string",
     "list_runs",
     "model_hash",
+    "model_start",
+    "model_start_text",
     "normalise_spec_text",
     "open_bundle",
     "parse_utc",

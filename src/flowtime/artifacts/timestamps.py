@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 _PATTERN = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
@@ -42,12 +44,49 @@ def parse_utc(text: object) -> datetime | None:
     year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = match.groups()
     micros = int((fraction or "0")[:6].ljust(6, "0"))
     try:
-        moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=UTC
-        )
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tzinfo=UTC)
         if sign:
             offset = timedelta(hours=int(off_h), minutes=int(off_m))
             moment = moment.replace(tzinfo=timezone(offset if sign == "+" else -offset))
     except ValueError:
         return None
     return moment.astimezone(UTC)
+
+
+def format_grid_time(moment: datetime) -> str:
+    """A grid-derived time as ``YYYY-MM-DDTHH:MM:SSZ``, with a fraction only when it is non-zero."""
+    utc = moment.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += "." + f"{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def model_start(raw: Mapping[str, Any] | None) -> datetime | None:
+    """The grid start of a raw model (``grid.start``/``grid.startTimeUtc``, else ``window.start``) in UTC.
+
+    Values that are not timestamps count as absent; a timestamp without an offset is UTC.
+    """
+    if not raw:
+        return None
+    candidates: list[Any] = []
+    grid = raw.get("grid")
+    if isinstance(grid, Mapping):
+        candidates += [grid.get("start"), grid.get("startTimeUtc")]
+    window = raw.get("window")
+    if isinstance(window, Mapping):
+        candidates.append(window.get("start"))
+    for value in candidates:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        moment = parse_utc(value)
+        if moment is not None:
+            return moment
+    return None
+
+
+def model_start_text(raw: Mapping[str, Any] | None) -> str | None:
+    """``model_start`` as a manifest's ``window.startTimeUtc``; None when the model has no start, so a capture
+    still succeeds without a window start."""
+    moment = model_start(raw)
+    return format_grid_time(moment) if moment is not None else None

@@ -28,7 +28,6 @@ _EXPORTS: dict[str, str] = {
     "load_run_state": "flowtime.runs.state",
     "snapshot": "flowtime.runs.timetravel",
     "window": "flowtime.runs.timetravel",
-    "grid_time_text": "flowtime.runs.wire",
     "to_wire": "flowtime.runs.wire",
     "wire_number": "flowtime.runs.wire",
     "wire_series": "flowtime.runs.wire",
@@ -44,7 +43,6 @@ __all__ = [
     "Settings",
     "contain",
     "execute_model",
-    "grid_time_text",
     "load_run_state",
     "parse_capture_request",
     "parse_run_request",
@@ -68,7 +66,7 @@ if TYPE_CHECKING:
     from flowtime.runs.settings import Settings
     from flowtime.runs.state import RunState, load_run_state
     from flowtime.runs.timetravel import snapshot, window
-    from flowtime.runs.wire import grid_time_text, to_wire, wire_number, wire_series
+    from flowtime.runs.wire import to_wire, wire_number, wire_series
 
 
 def __getattr__(name: str) -> Any:

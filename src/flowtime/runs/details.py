@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from flowtime.artifacts import parse_utc
 from flowtime.errors import FlowTimeError
 from flowtime.model import parse_document, resolve_uri
-from flowtime.runs.wire import grid_time_text
 
 RUN_FILE = "run.json"
 MODEL_FILE = "model/model.yaml"
@@ -199,24 +197,6 @@ def can_replay(stored: StoredRun, resolved: bool) -> bool:
     return resolved and all((stored.directory / name).is_file() for name in required)
 
 
-def grid_start(root: Mapping[str, Any] | None) -> str | None:
-    """The grid start of ``model.md`` §3 (``grid.start``/``startTimeUtc``, else ``window.start``) as text."""
-    if not root:
-        return None
-    candidates: list[Any] = []
-    grid = root.get("grid")
-    if isinstance(grid, dict):
-        candidates += [grid.get("start"), grid.get("startTimeUtc")]
-    window = root.get("window")
-    if isinstance(window, dict):
-        candidates.append(window.get("start"))
-    for value in candidates:
-        moment = parse_utc(value)
-        if moment is not None:
-            return grid_time_text(moment)
-    return None
-
-
 def run_grid(stored: StoredRun) -> dict[str, Any] | None:
     """run.json grid as ``{bins, binSize, binUnit}``."""
     grid = stored.run.get("grid")
@@ -294,7 +274,6 @@ __all__ = [
     "capture_warning",
     "display_parameters",
     "file_references",
-    "grid_start",
     "is_run_directory",
     "metadata_block",
     "model_file",

@@ -10,12 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flowtime.artifacts import format_utc, json_bytes, stage_run
+from flowtime.artifacts import format_utc, json_bytes, model_start_text, stage_run
 from flowtime.engine import evaluate
 from flowtime.errors import Conflict, FlowTimeError, InvalidInput, NotFound, Unprocessable
 from flowtime.logs import get_logger, log_event
 from flowtime.model import load_model
-from flowtime.runs.details import display_value, grid_start, is_run_directory
+from flowtime.runs.details import display_value, is_run_directory
 from flowtime.runs.requests import RunRequest
 from flowtime.runs.sandbox import relative_file
 from flowtime.runs.settings import Settings
@@ -225,7 +225,7 @@ def _empty_telemetry_manifest(
 ) -> dict[str, Any]:
     """``model/telemetry/telemetry-manifest.json`` of a fresh simulation run: no files, no warnings."""
     window: dict[str, Any] = {}
-    start = grid_start(raw)
+    start = model_start_text(raw)
     if start is not None:
         window["startTimeUtc"] = start
     window["durationMinutes"] = grid.bins * grid.bin_size * _UNIT_MINUTES[grid.bin_unit]

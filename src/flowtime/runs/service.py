@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flowtime import __version__
-from flowtime.artifacts import format_utc, parse_utc
+from flowtime.artifacts import format_utc, model_start_text, parse_utc
 from flowtime.errors import FlowTimeError, InvalidInput, NotFound
 from flowtime.logs import get_logger, log_event
 from flowtime.model import Topology
@@ -24,7 +24,6 @@ from flowtime.runs.details import (
     can_replay,
     capture_warning,
     display_parameters,
-    grid_start,
     is_run_directory,
     metadata_block,
     open_stored_run,
@@ -344,7 +343,7 @@ def run_response(stored: StoredRun, settings: Settings) -> dict[str, Any]:
         "canReplay": can_replay(stored, resolved),
         "telemetry": telemetry_summary(stored.directory).to_json(),
         "run": {
-            "grid": {**grid, "startUtc": grid_start(stored.model_root)} if grid else None,
+            "grid": {**grid, "startUtc": model_start_text(stored.model_root)} if grid else None,
             "scenarioHash": stored.run.get("scenarioHash"),
             "modelHash": stored.run.get("modelHash"),
             "parameters": display_parameters((stored.metadata or {}).get("parameters")),

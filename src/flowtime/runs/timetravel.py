@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from flowtime.artifacts import format_grid_time
 from flowtime.errors import Conflict, InvalidInput
 from flowtime.logs import get_logger, log_event
 from flowtime.model import FloatArray
 from flowtime.runs.state import QUEUE_KINDS, NodeState, RunState
-from flowtime.runs.wire import bin_times, grid_time_text, wire_number, wire_series
+from flowtime.runs.wire import bin_times, wire_number, wire_series
 
 _LOG = get_logger("state")
 
@@ -32,8 +33,8 @@ def snapshot(state: RunState, bin_index: int) -> dict[str, Any]:
         "metadata": state.metadata(),
         "bin": {
             "index": bin_index,
-            "startUtc": grid_time_text(begin) if begin else None,
-            "endUtc": grid_time_text(begin + timedelta(minutes=minutes)) if begin else None,
+            "startUtc": format_grid_time(begin) if begin else None,
+            "endUtc": format_grid_time(begin + timedelta(minutes=minutes)) if begin else None,
             "durationMinutes": minutes,
         },
         "nodes": nodes,

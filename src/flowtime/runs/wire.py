@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from flowtime.artifacts import format_grid_time
 
 _INTEGRAL_LIMIT = 1e16
 
@@ -51,24 +53,14 @@ def to_wire(obj: Any) -> Any:
     return obj
 
 
-def grid_time_text(moment: datetime) -> str:
-    """A grid-derived time, ``YYYY-MM-DDTHH:MM:SSZ`` with a fraction only when it is non-zero."""
-    moment = moment.astimezone(UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += "." + f"{moment.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
 def bin_times(start: datetime, bin_minutes: int, indexes: Sequence[int]) -> list[str]:
     """Start times of the given bins, in grid-time text."""
     step = timedelta(minutes=bin_minutes)
-    return [grid_time_text(start + step * i) for i in indexes]
+    return [format_grid_time(start + step * i) for i in indexes]
 
 
 __all__ = [
     "bin_times",
-    "grid_time_text",
     "to_wire",
     "wire_number",
     "wire_series",

@@ -20,6 +20,7 @@ from flowtime.artifacts import (
     encode_series_csv,
     format_utc,
     json_bytes,
+    model_start_text,
     sha256_bytes,
 )
 from flowtime.errors import FlowTimeError
@@ -38,7 +39,6 @@ from flowtime.telemetry.manifest import (
     CaptureWarning,
     Manifest,
     ManifestFile,
-    model_start_text,
     schema_errors,
 )
 from flowtime.telemetry.staging import Staging, staging_parent

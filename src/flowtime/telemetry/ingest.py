@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flowtime.artifacts import encode_series_csv, format_utc, json_bytes, parse_utc, sha256_bytes
+from flowtime.artifacts import (
+    encode_series_csv,
+    format_grid_time,
+    format_utc,
+    json_bytes,
+    model_start,
+    parse_utc,
+    sha256_bytes,
+)
 from flowtime.errors import FlowTimeError
 from flowtime.logs import get_logger, log_event
 from flowtime.model import DEFAULT_LIMITS, parse_document
@@ -37,8 +45,6 @@ from flowtime.telemetry.manifest import (
     CaptureWarning,
     Manifest,
     ManifestFile,
-    format_grid_time,
-    model_start,
 )
 from flowtime.telemetry.metrics import Metric
 from flowtime.telemetry.resample import (

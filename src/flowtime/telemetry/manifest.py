@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 
 import jsonschema
 
-from flowtime.artifacts import parse_utc
 from flowtime.errors import Unprocessable
 from flowtime.model.spec import BIN_UNIT_MINUTES
 
@@ -234,38 +232,3 @@ def _reason(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------------------------- times
 
 
-def format_grid_time(moment: datetime) -> str:
-    """A grid-derived time as ``YYYY-MM-DDTHH:MM:SSZ``, with a fraction only when it is non-zero."""
-    utc = moment.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += "." + f"{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
-def model_start(raw: Mapping[str, Any]) -> datetime | None:
-    """The grid start of a raw model (``grid.start``/``grid.startTimeUtc``, else ``window.start``) in UTC.
-
-    Values that are not timestamps count as absent; a timestamp without an offset is UTC.
-    """
-    candidates: list[Any] = []
-    grid = raw.get("grid")
-    if isinstance(grid, Mapping):
-        candidates += [grid.get("start"), grid.get("startTimeUtc")]
-    window = raw.get("window")
-    if isinstance(window, Mapping):
-        candidates.append(window.get("start"))
-    for value in candidates:
-        if isinstance(value, datetime):
-            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        moment = parse_utc(value)
-        if moment is not None:
-            return moment
-    return None
-
-
-def model_start_text(raw: Mapping[str, Any]) -> str | None:
-    """``model_start`` as a manifest's ``window.startTimeUtc``; None when the model has no start, so a capture
-    still succeeds without a window start."""
-    moment = model_start(raw)
-    return format_grid_time(moment) if moment is not None else None
