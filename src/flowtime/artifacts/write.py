@@ -398,11 +398,11 @@ class RunStaging:
             except OSError:
                 os.rename(old, target)
                 raise
-            _fsync_dir(self.runs_root)
+            fsync_directory(self.runs_root)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(self.path, target)
-            _fsync_dir(self.runs_root)
+            fsync_directory(self.runs_root)
         return target
 
     def _check_target(self, target: Path) -> None:
@@ -529,7 +529,7 @@ def _make_durable(staging: Path, directories: Sequence[Path]) -> None:
     """Everything written under ``staging`` reaches stable storage (raises OSError when it cannot)."""
     if _syncfs is None:
         for directory in directories:
-            _fsync_dir(directory)
+            fsync_directory(directory)
         return
     fd = os.open(staging, os.O_RDONLY)
     try:
@@ -583,10 +583,11 @@ def _copy_tree(source: Path, target: Path) -> None:
 def _sync_staged_dir(path: Path) -> None:
     """fsync a directory of the staging tree, unless syncfs will make it durable before the rename."""
     if _syncfs is None:
-        _fsync_dir(path)
+        fsync_directory(path)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_directory(path: Path) -> None:
+    """Persist a directory's entries (renames, new files) on POSIX file systems."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

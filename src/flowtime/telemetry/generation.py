@@ -17,6 +17,7 @@ from flowtime.artifacts import (
     MODEL_DIR,
     RUN_FILE,
     format_utc,
+    fsync_directory,
     json_bytes,
     run_lock,
     validate_run_id,
@@ -49,7 +50,6 @@ from flowtime.telemetry.errors import (
 )
 from flowtime.telemetry.locks import capture_lock
 from flowtime.telemetry.manifest import MANIFEST_NAME
-from flowtime.telemetry.staging import fsync_directory
 
 _log = get_logger("telemetry.generation")
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from flowtime.artifacts import fsync_directory
 from flowtime.errors import WriteFailed
 from flowtime.model import is_inside
 from flowtime.telemetry.manifest import MANIFEST_NAME
@@ -21,15 +22,6 @@ def staging_parent(target: Path, roots: Sequence[Path]) -> Path:
     when it lies inside RunsRoot; same file system as the final rename), else the target's parent."""
     containing = [Path(root) for root in roots if is_inside(target, [root])]
     return max(containing, key=lambda root: len(root.parts)) if containing else target.parent
-
-
-def fsync_directory(path: Path) -> None:
-    """Persist a directory's entries (renames, new files) on POSIX file systems."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Staging:
