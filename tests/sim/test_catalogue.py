@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.sim.conftest import EventRecorder
+from tests.sim.conftest import EventLog
 from tests.sim.factories import template_text
 
 from flowtime.errors import InvalidInput, NotFound
@@ -36,11 +36,11 @@ def with_id(template_id: str, **parts: str) -> str:
     return template_text(**parts).replace("id: checkout", f"id: {template_id}")
 
 
-def test_shipped_catalogue_lists_eight_templates_sorted_by_id(events: EventRecorder) -> None:
+def test_shipped_catalogue_lists_eight_templates_sorted_by_id(events: EventLog) -> None:
     catalogue = load_catalogue()
     assert [t.id for t in catalogue.templates] == SHIPPED_IDS
     assert catalogue.skipped == 0
-    assert events.with_id(1001) == [
+    assert events.of(1001) == [
         {
             "event": "TemplateCatalogLoaded",
             "level": "info",
@@ -50,7 +50,7 @@ def test_shipped_catalogue_lists_eight_templates_sorted_by_id(events: EventRecor
             "source": "package",
         }
     ]
-    assert events.with_id(1002) == []
+    assert events.of(1002) == []
 
 
 def test_shipped_summaries_carry_capture_keys_and_stochastic_flags(catalogue: Catalogue) -> None:
@@ -63,7 +63,7 @@ def test_shipped_summaries_carry_capture_keys_and_stochastic_flags(catalogue: Ca
     assert summaries["microservices"]["parameterCount"] == 14
 
 
-def test_extra_directory_adds_templates_in_file_name_order(tmp_path: Path, events: EventRecorder) -> None:
+def test_extra_directory_adds_templates_in_file_name_order(tmp_path: Path, events: EventLog) -> None:
     write(tmp_path, "b.yml", with_id("zeta"))
     write(tmp_path, "a.yaml", with_id("alpha"))
     write(tmp_path, "notes.txt", "not a template")
@@ -71,12 +71,12 @@ def test_extra_directory_adds_templates_in_file_name_order(tmp_path: Path, event
     write(tmp_path / "nested", "c.yaml", with_id("nested-one"))
     catalogue = load_catalogue(tmp_path)
     assert [t.id for t in catalogue.templates] == ["alpha", *SHIPPED_IDS, "zeta"]
-    assert events.with_id(1001)[0]["source"] == "package+directory"
-    assert events.with_id(1001)[0]["templateCount"] == 10
+    assert events.of(1001)[0]["source"] == "package+directory"
+    assert events.of(1001)[0]["templateCount"] == 10
 
 
 def test_broken_files_are_skipped_with_event_1002_and_the_rest_still_load(
-    tmp_path: Path, events: EventRecorder
+    tmp_path: Path, events: EventLog
 ) -> None:
     write(tmp_path, "1-yaml.yaml", "metadata: {id: broken\n")
     write(tmp_path, "2-shipped-id.yaml", with_id("http-service"))
@@ -88,7 +88,7 @@ def test_broken_files_are_skipped_with_event_1002_and_the_rest_still_load(
     catalogue = load_catalogue(tmp_path)
     assert "good" in catalogue and len(catalogue) == 9
     assert catalogue.skipped == 6
-    failures = [(e["file"].rsplit("/", 1)[-1], e["code"]) for e in events.with_id(1002)]
+    failures = [(e["file"].rsplit("/", 1)[-1], e["code"]) for e in events.of(1002)]
     assert failures == [
         ("1-yaml.yaml", "template_yaml_error"),
         ("2-shipped-id.yaml", "template_duplicate_id"),
@@ -97,15 +97,15 @@ def test_broken_files_are_skipped_with_event_1002_and_the_rest_still_load(
         ("6-bad-default.yaml", "parameter_default_invalid"),
         ("7-no-id.yaml", "metadata_required"),
     ]
-    assert all(e["level"] == "warning" and e["error"] for e in events.with_id(1002))
-    assert events.with_id(1001)[0]["skippedCount"] == 6
+    assert all(e["level"] == "warning" and e["error"] for e in events.of(1002))
+    assert events.of(1001)[0]["skippedCount"] == 6
 
 
-def test_schema_violations_are_logged_but_the_template_is_listed(tmp_path: Path, events: EventRecorder) -> None:
+def test_schema_violations_are_logged_but_the_template_is_listed(tmp_path: Path, events: EventLog) -> None:
     write(tmp_path, "no-window.yaml", with_id("no-window", window=""))
     catalogue = load_catalogue(tmp_path)
     assert "no-window" in catalogue
-    logged = events.with_id(1002)
+    logged = events.of(1002)
     assert [(e["code"], e["error"]) for e in logged] == [
         ("template_schema_violation", "Template schema: 'window' is a required property. (window)")
     ]

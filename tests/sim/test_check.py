@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sim.conftest import EventRecorder
+from tests.sim.conftest import EventLog
 from tests.sim.factories import PARAMETERS, template_text
 
 from flowtime.sim import check_template
@@ -93,7 +93,7 @@ def test_rule_and_model_errors_of_the_default_generation_are_reported() -> None:
     assert [e.code for e in report.errors] == ["window_timezone_unsupported", "unknown_reference"]
 
 
-def test_checking_is_not_a_generation_and_logs_no_generation_event(events: EventRecorder) -> None:
+def test_checking_is_not_a_generation_and_logs_no_generation_event(events: EventLog) -> None:
     report = check_template(template_text().replace('expr: "demand - served"', 'expr: "demand - servd"'))
     assert not report.valid
-    assert events.with_id(1003) == [] and events.with_id(1004) == []
+    assert events.of(1003) == [] and events.of(1004) == []

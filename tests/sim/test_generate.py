@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tests.sim.conftest import EventRecorder
+from tests.sim.conftest import EventLog
 from tests.sim.factories import (
     GRID,
     HEADER,
@@ -610,9 +610,9 @@ def test_invalid_request_rng_is_rejected(override: RngOverride) -> None:
 # ---------------------------------------------------------------------------------------------- logs
 
 
-def test_generation_logs_1003_and_failures_1004(events: EventRecorder) -> None:
+def test_generation_logs_1003_and_failures_1004(events: EventLog) -> None:
     result = generate()
-    [done] = events.with_id(1003)
+    [done] = events.of(1003)
     assert (
         done["templateId"],
         done["templateVersion"],
@@ -629,7 +629,7 @@ def test_generation_logs_1003_and_failures_1004(events: EventRecorder) -> None:
     assert done["durationMs"] >= 0
     with pytest.raises(ParameterInvalid):
         generate(values={"bins": 0, "nope": 1})
-    [failed] = events.with_id(1004)
+    [failed] = events.of(1004)
     assert (failed["templateId"], failed["code"], failed["errorCount"], failed["level"]) == (
         "checkout",
         "parameter_invalid",

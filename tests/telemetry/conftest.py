@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 import pytest
-from tests.telemetry.factories import EventLog
+from tests.events import EventLog, capture_events
 
 
 @pytest.fixture
 def events() -> Iterator[EventLog]:
-    logger = logging.getLogger("flowtime")
-    handler = EventLog()
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
+    with capture_events() as log:
+        yield log
