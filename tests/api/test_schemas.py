@@ -57,3 +57,20 @@ def test_every_route_documents_its_models(client: TestClient) -> None:
     assert schema("/v1/runs/{runId}/state_window", "get", "413") == "ErrorBody"
     assert schema("/v1/runs", "post", "201") == "RunCreateResponse"
     assert schema("/v1/telemetry/captures", "post", "409") == "CaptureConflict"
+
+
+def test_openapi_documents_400_not_fastapis_422_for_malformed_requests(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert "ValidationError" not in document["components"]["schemas"]
+    # A malformed query answers 400 with the error body, as the document now says.
+    answer = client.get("/v1/runs/any/state", params={"binIndex": "first"})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid_query"
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                refs = [c.get("schema", {}).get("$ref", "") for c in response.get("content", {}).values()]
+                assert not any(ref.endswith("ValidationError") for ref in refs), (path, method, status)
+            if operation.get("parameters") or "requestBody" in operation:
+                assert "400" in operation["responses"], (path, method)

@@ -41,10 +41,27 @@ def install_openapi(app: FastAPI) -> None:
             schema = model.model_json_schema(ref_template=_REF, by_alias=True)
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
+        _answer_validation_with_400(document)
         app.openapi_schema = document
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _answer_validation_with_400(document: dict[str, Any]) -> None:
+    """FastAPI documents a 422 ``HTTPValidationError`` on every route with parameters; this API answers a
+    malformed request with 400 and the error body (api.md §2), so the document says that instead."""
+    framework = _REF.format(model="HTTPValidationError")
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            default = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if default.get("$ref") == framework:
+                del responses["422"]
+                responses.setdefault("400", errors(400)[400])
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
 
 
 __all__ = ["errors", "install_openapi", "json_body"]
