@@ -15,6 +15,7 @@ from flowtime.model.expressions import (
     Number,
     Ref,
     Reference,
+    analyse_expression,
     check_expression,
     conv_kernel,
     postorder,
@@ -446,6 +447,35 @@ def test_references_of_a_shift_with_an_invalid_lag_are_same_bin() -> None:
     ast, _ = check_expression("SHIFT(a, b) + SHIFT(c, -1)", "n", PATH)
     assert ast is not None
     assert [(r.name, r.lagged) for r in references(ast)] == [("a", False), ("b", False), ("c", False)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MIN(demand, capacty) * 0.9 + demand",
+        "SHIFT(x + y, 1) + x + SHIFT(z, 0)",
+        "SHIFT(MIN(a, SHIFT(b, 0)), 2)",
+        "SHIFT(SHIFT(a, 1), 0)",
+        "SHIFT(a, b) + SHIFT(c, -1) + SHIFT(d, --1) + SHIFT(e, 1.5)",
+        "SHIFT(a, 1, b) + CONV(SHIFT(c, 2), [0.5, 0.5]) + FOO(d)",
+        "1 + 2",
+    ],
+)
+def test_analysis_gives_the_references_of_the_ast(text: str) -> None:
+    ast, problems, refs = analyse_expression(text, "n", PATH)
+    assert (ast, problems) == check_expression(text, "n", PATH)
+    assert ast is not None
+    assert [Reference(ref.name, ref.pos, lagged) for ref, lagged in refs] == references(ast)
+
+
+def test_analysis_asks_for_the_path_only_to_report_a_problem() -> None:
+    def no_path() -> str:
+        raise AssertionError("path computed without a problem")
+
+    assert analyse_expression("SHIFT(a, 1) + CONV(b, [1])", "n", no_path)[1] == []
+    for text in ("a +", "1" * 20, "FOO(a)", "[1]"):
+        problems = analyse_expression(text, "n", lambda: PATH, max_length=10)[1]
+        assert [p.path for p in problems] == [PATH]
 
 
 def test_self_shift_with_positive_lag() -> None:

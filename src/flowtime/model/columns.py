@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from flowtime.model.expressions import references, self_shift_lags
+from flowtime.model.expressions import self_shift_lags
 from flowtime.model.limits import Limits
 from flowtime.model.parse import Loc
 from flowtime.model.report import Reporter
@@ -366,14 +366,15 @@ class _Resolver:
         assert node.ast is not None
         lagged: dict[str, bool] = {}
         unknown: set[str] = set()
-        for ref in references(node.ast):
-            if ref.name in lagged:
-                lagged[ref.name] = lagged[ref.name] and ref.lagged
-            elif ref.name not in unknown:
-                if self._resolve(ref.name, loc, node.id, node.id, ref.pos):
-                    lagged[ref.name] = ref.lagged
+        for ref, is_lagged in node.refs:
+            name = ref.name
+            if name in lagged:
+                lagged[name] = lagged[name] and is_lagged
+            elif name not in unknown:
+                if self._resolve(name, loc, node.id, node.id, ref.pos):
+                    lagged[name] = is_lagged
                 else:
-                    unknown.add(ref.name)
+                    unknown.add(name)
         return tuple(Dependency(name, flag) for name, flag in lagged.items())
 
     def _same_bin(self, refs: list[tuple[str | None, Loc]], who: str, node_id: str) -> tuple[Dependency, ...]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-import string
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, cast
@@ -115,11 +115,23 @@ _ARRAY_MISPLACED = "Array literals are only allowed as the kernel argument of CO
 
 # ---------------------------------------------------------------------------------------------- scanner
 
-_WHITESPACE = frozenset(" \t\r\n")
-_DIGITS = frozenset("0123456789")
-_IDENT_START = frozenset(string.ascii_letters + "_")
-_IDENT_CHARS = _IDENT_START | _DIGITS
-_PUNCTUATION = frozenset("+-*/(),[]")
+# One ``findall`` scans the whole text (a Python loop per character is the slow part otherwise): each match is
+# the whitespace before a token, then the token in the group of its kind. ``number`` is deliberately loose
+# (``1.``, ``1e``, ``2.e5``) so that a malformed number is a single match whose error ``_number_error`` then
+# works out. Trailing whitespace does not match at all.
+_TOKEN = re.compile(
+    r"([ \t\r\n]*)(?:"
+    r"((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]*)?)"  # number
+    r"|([A-Za-z_][A-Za-z0-9_]*)"  # identifier
+    r"|([-+*/(),\[\]])"  # punctuation
+    r"|([^ \t\r\n]))"  # anything else
+)
+_DIGITS = "0123456789"
+
+# A token: (kind, position, text, value). ``kind`` is "num", "ident", "end", "error" (the scanner's error,
+# raised only when the parser reaches it, so the reported error is always the leftmost one) or the
+# punctuation character itself.
+_Token = tuple[str, int, str, float]
 
 
 class _SyntaxError(Exception):
@@ -131,115 +143,106 @@ class _SyntaxError(Exception):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str  # "num", "ident", "end", or the punctuation character itself
-    pos: int
-    text: str
-    value: float = 0.0
-
-
 def _shown(char: str) -> str:
     return char if char.isprintable() else repr(char)[1:-1]
 
 
-def _unexpected(token: _Token) -> _SyntaxError:
-    if token.kind == "end":
-        return _SyntaxError(token.pos, "Unexpected end of expression")
-    return _SyntaxError(token.pos, f"Unexpected character '{_shown(token.text[0])}'")
+def _tokens(text: str) -> tuple[list[_Token], _SyntaxError | None]:
+    """Every token up to the end, or up to the first scanner error (then also returned, as the last token)."""
+    tokens: list[_Token] = []
+    append = tokens.append
+    pos = 0
+    for space, number, ident, punct, other in _TOKEN.findall(text):
+        pos += len(space)
+        if punct:
+            append((punct, pos, punct, 0.0))
+            pos += 1
+        elif ident:
+            append(("ident", pos, ident, 0.0))
+            pos += len(ident)
+        elif number:
+            if number[-1] not in _DIGITS or ".e" in number or ".E" in number:
+                error = _number_error(text, pos)
+            else:
+                value = float(number)
+                if math.isfinite(value):
+                    append(("num", pos, number, value))
+                    pos += len(number)
+                    continue
+                error = _SyntaxError(pos, f"Invalid number format: {number}")
+            append(("error", error.position, "", 0.0))
+            return tokens, error
+        else:
+            append(("error", pos, "", 0.0))
+            return tokens, _SyntaxError(pos, f"Unexpected character '{_shown(other)}'")
+    append(("end", len(text), "", 0.0))
+    return tokens, None
 
 
-class _Scanner:
-    """Produces tokens on demand, so the reported error is always the leftmost one."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.i = 0
-
-    def next(self) -> _Token:
-        text, n = self.text, len(self.text)
-        i = self.i
-        while i < n and text[i] in _WHITESPACE:
-            i += 1
-        if i >= n:
-            self.i = i
-            return _Token("end", i, "")
-        char = text[i]
-        if char in _PUNCTUATION:
-            self.i = i + 1
-            return _Token(char, i, char)
-        if char in _IDENT_START:
-            j = i + 1
-            while j < n and text[j] in _IDENT_CHARS:
-                j += 1
-            self.i = j
-            return _Token("ident", i, text[i:j])
-        if char in _DIGITS or (char == "." and i + 1 < n and text[i + 1] in _DIGITS):
-            return self._number(i)
-        raise _SyntaxError(i, f"Unexpected character '{_shown(char)}'")
-
-    def call_follows(self) -> bool:
-        """Consume a ``(`` that follows (after optional whitespace) the identifier just scanned."""
-        text, n = self.text, len(self.text)
-        i = self.i
-        while i < n and text[i] in _WHITESPACE:
-            i += 1
-        if i < n and text[i] == "(":
-            self.i = i + 1
-            return True
-        return False
-
-    def _number(self, start: int) -> _Token:
-        text, n = self.text, len(self.text)
-        j = start
+def _number_error(text: str, start: int) -> _SyntaxError:
+    """The error of a malformed number literal starting at ``start``: a missing fraction or exponent digit."""
+    n = len(text)
+    j = start
+    while j < n and text[j] in _DIGITS:
+        j += 1
+    if j < n and text[j] == ".":
+        j += 1
+        if j >= n or text[j] not in _DIGITS:
+            return _SyntaxError(j, "Expected digit after decimal point")
         while j < n and text[j] in _DIGITS:
             j += 1
-        if j < n and text[j] == ".":
-            j += 1
-            if j >= n or text[j] not in _DIGITS:
-                raise _SyntaxError(j, "Expected digit after decimal point")
-            while j < n and text[j] in _DIGITS:
-                j += 1
-        if j < n and text[j] in "eE":
-            j += 1
-            if j < n and text[j] in "+-":
-                j += 1
-            if j >= n or text[j] not in _DIGITS:
-                raise _SyntaxError(start, f"Invalid number format: {text[start:j]}")
-            while j < n and text[j] in _DIGITS:
-                j += 1
-        literal = text[start:j]
-        value = float(literal)
-        if not math.isfinite(value):
-            raise _SyntaxError(start, f"Invalid number format: {literal}")
-        self.i = j
-        return _Token("num", start, literal, value)
+    # a fraction is complete, so the exponent lacks its digits
+    j += 1
+    if j < n and text[j] in "+-":
+        j += 1
+    return _SyntaxError(start, f"Invalid number format: {text[start:j]}")
+
+
+def _unexpected(token: _Token, failure: _SyntaxError | None) -> _SyntaxError:
+    kind, pos, text, _ = token
+    if kind == "error":
+        assert failure is not None
+        return failure
+    if kind == "end":
+        return _SyntaxError(pos, "Unexpected end of expression")
+    return _SyntaxError(pos, f"Unexpected character '{_shown(text[0])}'")
 
 
 # ----------------------------------------------------------------------------------------------- parser
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
+# An open construct on the parser stack: (kind, position, operator or upper-cased call name, operand-stack
+# height when a call opened (its arguments lie above it), reference count when a call opened).
+_Frame = tuple[Literal["neg", "bin", "paren", "call"], int, str, int, int]
+
 
 @dataclass(slots=True)
-class _Frame:
-    """An open construct on the parser stack: a pending operator, a parenthesis or a call."""
+class _Parsed:
+    """What one pass over the text finds besides the AST: the calls and the references (text order) with
+    their ``lagged`` flags, so that neither the call checks nor the reference analysis walk the tree."""
 
-    kind: Literal["neg", "bin", "paren", "call"]
-    pos: int
-    op: str = ""  # binary operator, or the upper-cased function name of a call
-    base: int = 0  # operand-stack height when a call opened: its arguments lie above it
+    ast: Expr
+    calls: list[Call]
+    arrays: int
+    refs: list[Ref]
+    lagged: list[bool]
 
 
-def _parse(text: str, max_depth: int) -> Expr:
+def _parse(text: str, max_depth: int) -> _Parsed:
     """Operator-precedence parse of the §7.1 grammar with explicit stacks.
 
     No Python recursion at all, so nesting is bounded only by ``max_depth`` (counted over open
     parentheses, calls and unary minus signs), never by the interpreter's recursion limit.
     """
-    scanner = _Scanner(text)
+    tokens, failure = _tokens(text)
+    k = 0
     operands: list[Expr] = []
     frames: list[_Frame] = []
+    calls: list[Call] = []
+    refs: list[Ref] = []
+    lagged: list[bool] = []
+    arrays = 0
     depth = 0
     expect_operand = True
     comma_at: int | None = None  # position of the ',' just consumed inside a call
@@ -254,99 +257,122 @@ def _parse(text: str, max_depth: int) -> Expr:
         """Fold pending unary minus signs and binary operators binding at least ``min_precedence``."""
         nonlocal depth
         while frames:
-            top = frames[-1]
-            if top.kind == "neg":
+            kind, pos, op, _, _ = frames[-1]
+            if kind == "neg":
                 depth -= 1
-                operands[-1] = Neg(operands[-1], top.pos)
-            elif top.kind == "bin" and _PRECEDENCE[top.op] >= min_precedence:
+                operands[-1] = Neg(operands[-1], pos)
+            elif kind == "bin" and _PRECEDENCE[op] >= min_precedence:
                 right = operands.pop()
-                operands[-1] = BinOp(cast(BinaryOperator, top.op), operands[-1], right, top.pos)
+                operands[-1] = BinOp(cast(BinaryOperator, op), operands[-1], right, pos)
             else:
                 return
             frames.pop()
 
     while True:
-        token = scanner.next()
-        kind = token.kind
+        token = tokens[k]
+        k += 1
+        kind, pos = token[0], token[1]
         if expect_operand:
             after_comma, comma_at = comma_at, None
             if kind == "-":
-                open_level(token.pos)
-                frames.append(_Frame("neg", token.pos))
+                open_level(pos)
+                frames.append(("neg", pos, "", 0, 0))
             elif kind == "num":
-                operands.append(Number(token.value, token.pos))
+                operands.append(Number(token[3], pos))
                 expect_operand = False
             elif kind == "ident":
-                if scanner.call_follows():
-                    name = token.text.upper()
-                    open_level(scanner.i - 1)
-                    frames.append(_Frame("call", token.pos, name, len(operands)))
+                if tokens[k][0] == "(":
+                    open_level(tokens[k][1])
+                    k += 1
+                    frames.append(("call", pos, token[2].upper(), len(operands), len(refs)))
                 else:
-                    operands.append(Ref(token.text, token.pos))
+                    ref = Ref(token[2], pos)
+                    operands.append(ref)
+                    refs.append(ref)
+                    lagged.append(False)
                     expect_operand = False
             elif kind == "(":
-                open_level(token.pos)
-                frames.append(_Frame("paren", token.pos))
+                open_level(pos)
+                frames.append(("paren", pos, "", 0, 0))
             elif kind == "[":
-                operands.append(_array(scanner, token.pos))
+                array, k = _array(tokens, k, pos, failure)
+                operands.append(array)
+                arrays += 1
                 expect_operand = False
-            elif kind == ")" and frames and frames[-1].kind == "call":
+            elif kind == ")" and frames and frames[-1][0] == "call":
                 if after_comma is not None:
                     raise _SyntaxError(after_comma, "Unexpected ',' before ')'")
-                call = frames.pop()
+                _, call_pos, name, _, _ = frames.pop()
                 depth -= 1
-                operands.append(Call(call.op, (), call.pos))
+                call = Call(name, (), call_pos)
+                operands.append(call)
+                calls.append(call)
                 expect_operand = False
             else:
-                raise _unexpected(token)
+                raise _unexpected(token, failure)
             continue
 
         if kind in _PRECEDENCE:
             reduce(_PRECEDENCE[kind])
-            frames.append(_Frame("bin", token.pos, kind))
+            frames.append(("bin", pos, kind, 0, 0))
             expect_operand = True
             continue
+        if kind == "error":
+            raise _unexpected(token, failure)
         reduce(0)
-        enclosing = frames[-1] if frames else None
-        if enclosing is None:
+        if not frames:
             if kind == "end":
-                return operands[0]
-            raise _unexpected(token)
+                return _Parsed(operands[0], calls, arrays, refs, lagged)
+            raise _unexpected(token, failure)
+        enclosing, open_pos, name, base, ref_base = frames[-1]
         if kind == ")":
             frames.pop()
             depth -= 1
-            if enclosing.kind == "call":
-                args = tuple(operands[enclosing.base :])
-                del operands[enclosing.base :]
-                operands.append(Call(enclosing.op, args, enclosing.pos))
-        elif kind == "," and enclosing.kind == "call":
-            comma_at = token.pos
+            if enclosing == "call":
+                args = tuple(operands[base:])
+                del operands[base:]
+                call = Call(name, args, open_pos)
+                operands.append(call)
+                calls.append(call)
+                if name == "SHIFT" and len(args) == 2 and ref_base < len(refs):
+                    lag = _literal_int(args[1])
+                    if lag is not None and lag >= 1:  # a literal lag holds no reference: all are in args[0]
+                        lagged[ref_base:] = [True] * (len(refs) - ref_base)
+        elif kind == "," and enclosing == "call":
+            comma_at = pos
             expect_operand = True
-        elif enclosing.kind == "paren":
-            raise _SyntaxError(token.pos, "Expected ')'")
+        elif enclosing == "paren":
+            raise _SyntaxError(pos, "Expected ')'")
         else:
-            raise _SyntaxError(token.pos, "Expected ',' or ')'")
+            raise _SyntaxError(pos, "Expected ',' or ')'")
 
 
-def _array(scanner: _Scanner, pos: int) -> Array:
-    """The rest of an array literal after its ``[``: signed number literals only."""
+def _array(tokens: list[_Token], k: int, pos: int, failure: _SyntaxError | None) -> tuple[Array, int]:
+    """The rest of an array literal after its ``[`` (``tokens[k]`` on): signed number literals only.
+
+    Returns the array and the index of the token after its ``]``.
+    """
     values: list[float] = []
-    token = scanner.next()
-    if token.kind == "]":
-        return Array((), pos)
+    token = tokens[k]
+    k += 1
+    if token[0] == "]":
+        return Array((), pos), k
     while True:
-        negative = token.kind == "-"
+        negative = token[0] == "-"
         if negative:
-            token = scanner.next()
-        if token.kind != "num":
-            raise _unexpected(token)
-        values.append(0.0 - token.value if negative else token.value)
-        token = scanner.next()
-        if token.kind == "]":
-            return Array(tuple(values), pos)
-        if token.kind != ",":
-            raise _SyntaxError(token.pos, "Expected ',' or ']'")
-        token = scanner.next()
+            token = tokens[k]
+            k += 1
+        if token[0] != "num":
+            raise _unexpected(token, failure)
+        values.append(0.0 - token[3] if negative else token[3])
+        token = tokens[k]
+        k += 1
+        if token[0] == "]":
+            return Array(tuple(values), pos), k
+        if token[0] != ",":
+            raise _unexpected(token, failure) if token[0] == "error" else _SyntaxError(token[1], "Expected ',' or ']'")
+        token = tokens[k]
+        k += 1
 
 
 # ------------------------------------------------------------------------------------------- traversal
@@ -430,21 +456,61 @@ def check_expression(
     ``function_arity`` and ``invalid_argument``. The AST is returned despite function problems so that
     references can still be checked (only a parse failure suppresses them, ``model.md`` §11).
     """
+    ast, problems, _ = analyse_expression(text, node_id, path, max_length=max_length, max_depth=max_depth)
+    return ast, problems
+
+
+def analyse_expression(
+    text: str,
+    node_id: str,
+    path: str | Callable[[], str],
+    *,
+    max_length: int = 10_000,
+    max_depth: int = 100,
+) -> tuple[Expr | None, list[Problem], list[tuple[Ref, bool]]]:
+    """:func:`check_expression` plus the :func:`references` of the AST (as ``(ref, lagged)`` pairs, text
+    order), all from a single pass over the text: validating thousands of expressions is a large part of
+    loading a big model.
+
+    ``path`` may be a function giving it: it is called only when there is a problem to report. The
+    references are empty when the AST is None.
+    """
     if len(text) > max_length:
         message = (
             f"Node {node_id}: expression is {len(text)} characters long; the limit is {max_length} "
             "characters (split it across several expr nodes)"
         )
-        return None, [Problem("limit_exceeded", message, path=path, node_id=node_id, position=max_length)]
+        problem = Problem("limit_exceeded", message, path=_path(path), node_id=node_id, position=max_length)
+        return None, [problem], []
     try:
-        ast = _parse(text, max_depth)
+        parsed = _parse(text, max_depth)
     except _SyntaxError as exc:
         message = (
             f"Node {node_id}: error parsing expression '{text}': "
             f"Parse error at position {exc.position}: {exc.detail}"
         )
-        return None, [Problem("expr_parse_error", message, path=path, node_id=node_id, position=exc.position)]
-    return ast, _check_calls(ast, text, node_id, path)
+        problem = Problem("expr_parse_error", message, path=_path(path), node_id=node_id, position=exc.position)
+        return None, [problem], []
+    refs = list(zip(parsed.refs, parsed.lagged, strict=True))
+    if _calls_are_fine(parsed, text):
+        return parsed.ast, [], refs
+    return parsed.ast, _check_calls(parsed.ast, text, node_id, _path(path)), refs
+
+
+def _path(path: str | Callable[[], str]) -> str:
+    return path if isinstance(path, str) else path()
+
+
+def _calls_are_fine(parsed: _Parsed, text: str) -> bool:
+    """True when :func:`_check_calls` would find nothing: every call passes and every array is the kernel
+    of a CONV. Checks the calls the parser collected instead of walking the tree."""
+    kernels = 0
+    for call in parsed.calls:
+        if _call_problems(call, text):
+            return False
+        if call.name == "CONV" and len(call.args) > 1 and isinstance(call.args[1], Array):
+            kernels += 1
+    return kernels == parsed.arrays
 
 
 def _check_calls(ast: Expr, text: str, node_id: str, path: str) -> list[Problem]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from flowtime.model.expressions import Expr, check_expression
+from flowtime.model.expressions import Expr, Ref, analyse_expression
 from flowtime.model.limits import Limits
 from flowtime.model.parse import Loc, format_path
 from flowtime.model.pmf import check_pmf
@@ -56,6 +56,7 @@ class DeclaredNode:
     source: str | None = None
     expr: str | None = None
     ast: Expr | None = None
+    refs: list[tuple[Ref, bool]] = field(default_factory=list)  # (reference, lagged) of ``ast``, text order
     pmf: tuple[tuple[float, ...], tuple[float, ...]] | None = None
     inflow: str | None = None
     outflow: str | None = None
@@ -444,10 +445,10 @@ class _NodeChecker:
             self.report.error("missing_field", message, expr_loc, node_id=shown)
         else:
             node.expr = text
-            node.ast, problems = check_expression(
+            node.ast, problems, node.refs = analyse_expression(
                 text,
                 shown,
-                format_path(expr_loc),
+                lambda: format_path(expr_loc),
                 max_length=self.limits.max_expression_length,
                 max_depth=self.limits.max_expression_depth,
             )
