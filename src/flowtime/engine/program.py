@@ -50,6 +50,12 @@ _CALLS = {
     "CLAMP": k.CLAMP,
 }
 
+# ``_assemble`` writes code and params rows as flat runs of fields in this order.
+_CODE_ORDER = (k.OP, k.DST, k.A_OFF, k.A_LAG, k.B_OFF, k.B_LAG, k.C_OFF, k.C_LAG, k.D_OFF, k.D_LAG)
+_PARAM_ORDER = (k.A_HIST, k.B_HIST, k.C_HIST, k.D_HIST, k.INITIAL)
+assert (*_CODE_ORDER, k.X0, k.X1, k.X2, k.MAX_LAG) == tuple(range(k.CODE_FIELDS))
+assert tuple(range(k.PARAM_FIELDS)) == _PARAM_ORDER
+
 # Columns filled before the program runs: they read nothing.
 FILLED = (ConstColumn, PmfColumn, WipLimitColumn)
 
@@ -282,34 +288,43 @@ def _assemble(builder: _Builder, segments: list[tuple[int, int, int]], bins: int
         "scratch": (columns + builder.temps) * bins,
         "taps": (columns + builder.temps + builder.scratch) * bins,
     }
+    stride = {"column": bins, "temp": bins, "scratch": bins, "taps": 1}
 
     def offset(slot: _Slot) -> int:
-        return base[slot.region] + slot.index * (1 if slot.region == "taps" else bins)
+        region, index = slot
+        return base[region] + index * stride[region]
 
-    code: list[list[int]] = []
-    params: list[list[float]] = []
+    # One flat list per table, extended by whole rows: much cheaper than a list per row (16k+ ops).
+    code: list[int] = []
+    params: list[float] = []
+    constant = k.CONSTANT
+    queue = k.QUEUE
     for op in builder.ops:
-        row = [0] * k.CODE_FIELDS
-        values = [0.0] * k.PARAM_FIELDS
-        row[k.OP] = op.op
-        row[k.DST] = offset(op.dst)
-        row[k.X0], row[k.X1], row[k.X2] = op.extra
-        for n, operand in enumerate(op.args):  # operand n: offset at A_OFF + 2n, lag at A_LAG + 2n
-            if operand.slot is None:
-                row[k.A_LAG + 2 * n] = k.CONSTANT
+        operands = [0, 0, 0, 0, 0, 0, 0, 0]  # (offset, lag) of operands A-D
+        history = [0.0, 0.0, 0.0, 0.0]
+        max_lag = 0
+        for n, (slot, lag, value) in enumerate(op.args):
+            if slot is None:
+                operands[2 * n + 1] = constant
             else:
-                row[k.A_OFF + 2 * n] = offset(operand.slot) - operand.lag
-                row[k.A_LAG + 2 * n] = operand.lag
-                row[k.MAX_LAG] = max(row[k.MAX_LAG], operand.lag)
-            values[k.A_HIST + n] = operand.history
+                operands[2 * n] = offset(slot) - lag
+                operands[2 * n + 1] = lag
+                if lag > max_lag:
+                    max_lag = lag
+            history[n] = value
+        x0, x1, x2 = op.extra
         if op.source is not None and op.taps is not None:  # CONV
-            row[k.X0] = offset(op.source)
-            row[k.X1] = offset(op.taps)
-        if op.op == k.QUEUE:
-            row[k.X1] = offset(op.overflow) if op.overflow is not None else -1
-            values[k.INITIAL] = op.initial
-        code.append(row)
-        params.append(values)
+            x0, x1 = offset(op.source), offset(op.taps)
+        initial = 0.0
+        if op.op == queue:
+            x1 = offset(op.overflow) if op.overflow is not None else -1
+            initial = op.initial
+        code.append(op.op)
+        code.append(offset(op.dst))
+        code.extend(operands)
+        code += (x0, x1, x2, max_lag)
+        params.extend(history)
+        params.append(initial)
     return Program(
         code=np.array(code, dtype=np.int64).reshape(-1, k.CODE_FIELDS),
         params=np.array(params, dtype=np.float64).reshape(-1, k.PARAM_FIELDS),
