@@ -20,6 +20,7 @@ from flowtime.model.expressions import (
     pulse_args,
     shift_lag,
 )
+from flowtime.model.memory import gc_paused
 from flowtime.model.spec import (
     Column,
     ConstColumn,
@@ -256,6 +257,11 @@ class _Builder:
 
 def compile_program(model: Model, rows: Mapping[str, int]) -> Program:
     """Ops for every computed column of ``model``, in evaluation order; ``rows`` maps column ids to rows."""
+    with gc_paused():
+        return _compile(model, rows)
+
+
+def _compile(model: Model, rows: Mapping[str, int]) -> Program:
     builder = _Builder({column: _Slot("column", row) for column, row in rows.items()}, model.initial_conditions)
     by_id = {column.id: column for column in model.columns}
     segments: list[tuple[int, int, int]] = []

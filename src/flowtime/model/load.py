@@ -10,6 +10,7 @@ from flowtime.errors import ModelInvalid, Problem
 from flowtime.model.columns import resolve_columns
 from flowtime.model.graph import plan
 from flowtime.model.limits import DEFAULT_LIMITS, Limits
+from flowtime.model.memory import gc_paused
 from flowtime.model.parse import parse_document
 from flowtime.model.report import Reporter
 from flowtime.model.spec import Model
@@ -33,7 +34,8 @@ def load_model(
     ``read_sources=False`` checks each ``source`` for form only and leaves its values NaN: for callers that
     read a stored model for its structure and never evaluate it (the state service, ``api.md`` §6.1).
     """
-    model, problems = _load(text, model_dir, allowed_roots, limits, read_sources)
+    with gc_paused():
+        model, problems = _load(text, model_dir, allowed_roots, limits, read_sources)
     if model is None:
         raise ModelInvalid(problems)
     return model
@@ -49,7 +51,8 @@ def validate_model(
 ) -> list[Problem]:
     """Every problem of a model, warnings included, in report order (``model.md`` §11): document order
     (root, grid, nodes, outputs, topology, rng), then cycle errors. Never raises for any input text."""
-    return _load(text, model_dir, allowed_roots, limits, read_sources)[1]
+    with gc_paused():
+        return _load(text, model_dir, allowed_roots, limits, read_sources)[1]
 
 
 def _load(
