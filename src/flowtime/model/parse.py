@@ -374,17 +374,26 @@ class _Composer:
         return root
 
     def _document(self) -> Any:
-        parser = self._parser
+        # The hot loop of loading (one pass per YAML event): scalar resolution and the usual new string
+        # key are inlined; anything unusual goes through _set_key, _alias and _close.
+        get_event = self._parser.get_event
         stack: list[_Frame] = []
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        str_tags, placeholder = _STR_TAGS, _PLACEHOLDER
         while True:
-            event = parser.get_event()
+            event = get_event()
             cls = event.__class__
             text: str | None = None
             if cls is scalar_event:
                 self._nodes += 1
-                value, text = _scalar(event)
+                value = event.value
+                tag = event.tag
+                if tag not in str_tags and not (event.style and tag is None):  # else always a string
+                    resolved = resolve_plain(value)
+                    if resolved.__class__ is not str:
+                        text = value
+                    value = resolved
                 line = event.start_mark.line + 1
                 if event.anchor is not None:
                     self._anchors[event.anchor] = (value, 1, text)
@@ -407,15 +416,21 @@ class _Composer:
             if not parent.is_map:
                 parent.container.append(value)  # type: ignore[union-attr]
                 parent.lines.append(line)
-            elif parent.key is None:
-                self._set_key(stack, parent, value, text, line)
-            else:
-                key, parent.key = parent.key, None
-                if isinstance(key, str):
-                    parent.container[key] = value  # type: ignore[call-overload]
-                    if value.__class__ is str and value.startswith(_PLACEHOLDER):
-                        self.placeholders.append((parent.container, key))  # type: ignore[arg-type]
-                    parent.entries[key] = (parent.key_line, line, text)
+                continue
+            key = parent.key
+            if key is None:
+                if value.__class__ is str and value not in parent.entries:
+                    parent.key = value
+                    parent.key_line = line
+                else:
+                    self._set_key(stack, parent, value, text, line)
+                continue
+            parent.key = None
+            if key.__class__ is str:
+                parent.container[key] = value  # type: ignore[call-overload,index]
+                if value.__class__ is str and value.startswith(placeholder):
+                    self.placeholders.append((parent.container, key))  # type: ignore[arg-type]
+                parent.entries[key] = (parent.key_line, line, text)  # type: ignore[index]
 
     def _close(self, frame: _Frame) -> tuple[Any, int]:
         self._nodes += 1
@@ -458,15 +473,6 @@ class _Composer:
         if self._expanded > budget:
             raise yaml.MarkedYAMLError(problem=f"aliases expand to more than {budget} nodes", problem_mark=mark)
         return value, mark.line + 1, text
-
-
-def _scalar(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
-    """The value of a scalar and, when it is not a string, its source text."""
-    raw: str = event.value
-    if event.tag in _STR_TAGS or (event.style and event.tag is None):
-        return raw, None  # quoted, block or !!str: always a string
-    value = resolve_plain(raw)
-    return value, (None if value.__class__ is str else raw)
 
 
 def _stack_loc(stack: list[_Frame]) -> Loc:
