@@ -10,6 +10,10 @@ from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+# FlowTime does no linear algebra. OpenBLAS, loaded with numpy, otherwise starts a thread per core that
+# spins for about 0.1 s of CPU during every command's start-up. Set before anything imports numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import click
 import typer
 from typer.core import TyperGroup
