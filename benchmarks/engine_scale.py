@@ -177,8 +177,15 @@ def main() -> None:
         _first_run()
 
     baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    # What any numpy-based Python command pays before doing anything: the part of each whole-process figure
+    # no change to FlowTime can remove on this machine.
+    floor = _median_process([sys.executable, "-c", "import numpy, yaml"], max(args.repeat, 5))
+    print(
+        f"floor (python -c 'import numpy, yaml', whole process): {floor['wall']:.3f} s wall, "
+        f"{floor['rss_mib']:.0f} MiB ({_ratio(floor['wall'], baseline.get('floor', {}).get('wall'))} vs base)"
+    )
     Path(args.runs_root).mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, float]] = {"floor": floor}
     header = (
         f"{'N x T':>14} {'parse':>6} {'compile':>7} {'eval':>6} {'write':>6} {'total':>6} {'RSS':>6} "
         f"{'vs base':>7} | {'eval cmd':>8} {'cpu':>6} {'RSS':>6} {'vs base':>7} {'target':>13} | "
