@@ -179,7 +179,8 @@ def main() -> None:
     baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
     # What any numpy-based Python command pays before doing anything: the part of each whole-process figure
     # no change to FlowTime can remove on this machine.
-    floor = _median_process([sys.executable, "-c", "import numpy, yaml"], max(args.repeat, 5))
+    floor_code = "import os; os.environ.setdefault('OPENBLAS_NUM_THREADS', '1'); import numpy, yaml"  # as cli.main
+    floor = _median_process([sys.executable, "-c", floor_code], max(args.repeat, 5))
     print(
         f"floor (python -c 'import numpy, yaml', whole process): {floor['wall']:.3f} s wall, "
         f"{floor['rss_mib']:.0f} MiB ({_ratio(floor['wall'], baseline.get('floor', {}).get('wall'))} vs base)"
