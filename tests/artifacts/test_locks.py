@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from tests.artifacts.factories import EXAMPLE_TEXT, example_evaluation, example_model
 
@@ -63,20 +64,24 @@ def test_lock_serialises_threads_of_one_run_id_only(tmp_path: Path) -> None:
     assert overlaps == []
 
 
-def _write_deterministic(root: str) -> None:
+def _write_deterministic(root: str, start: Any) -> None:
     model = example_model()
+    evaluation = example_evaluation(model)
+    start.wait(timeout=60)  # every process is ready: the writes overlap
     write_run(
         Path(root),
         spec_text=EXAMPLE_TEXT,
         model=model,
-        evaluation=example_evaluation(model),
+        evaluation=evaluation,
         deterministic=True,
     )
 
 
 def test_processes_writing_the_same_run_leave_one_valid_run(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_write_deterministic, args=(str(tmp_path),)) for _ in range(4)]
+    # spawn, not fork: a fork of the multi-threaded test process can inherit a lock some other thread holds
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(4)
+    processes = [context.Process(target=_write_deterministic, args=(str(tmp_path), start)) for _ in range(4)]
     for process in processes:
         process.start()
     for process in processes:
