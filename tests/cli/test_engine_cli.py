@@ -296,3 +296,14 @@ def test_error_lines_name_the_cli_option_instead_of_the_api_field() -> None:
     assert error_lines(exc) == [
         "Error [capture_exists]: Telemetry bundle already exists (generated at X). Use --overwrite to regenerate."
     ]
+
+
+def test_a_telemetry_run_without_a_capture_names_the_options_to_use() -> None:
+    from flowtime.cli.output import error_lines
+    from flowtime.errors import FlowTimeError
+
+    exc = FlowTimeError("telemetry.captureDirectory is required for telemetry runs.", code="capture_directory_required")
+    assert error_lines(exc) == [
+        "Error [capture_directory_required]: --capture-dir is required for telemetry runs (the default mode); "
+        "use --mode simulation for a simulation run."
+    ]

@@ -35,7 +35,13 @@ def print_problems(problems: Iterable[Problem], *, err: bool) -> None:
 
 
 # API messages that name a request field; on the command line the option is what the user can change.
-_CLI_WORDING = {"Set output.overwrite to regenerate.": "Use --overwrite to regenerate."}
+_CLI_WORDING = {
+    "Set output.overwrite to regenerate.": "Use --overwrite to regenerate.",
+    "telemetry.captureDirectory is required for telemetry runs.": (
+        "--capture-dir is required for telemetry runs (the default mode); "
+        "use --mode simulation for a simulation run."
+    ),
+}
 _PER_PROBLEM = frozenset({"parameter_invalid", "template_invalid"})
 
 
