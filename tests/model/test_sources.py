@@ -4,7 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from flowtime.artifacts import encode_series_csv
 from flowtime.errors import InvalidInput, NotFound, PathEscape, Unprocessable
 from flowtime.model import (
     SourceNotFound,
@@ -20,6 +23,7 @@ from flowtime.model import (
     read_series_csv,
     resolve_uri,
 )
+from flowtime.model.sources import _parse_canonical, _parse_rows
 
 # -------------------------------------------------------------------------------------------- forms
 
@@ -304,3 +308,63 @@ def test_a_runaway_file_is_refused_unread(tmp_path: Path, monkeypatch: pytest.Mo
         TelemetryCsvInvalid, match=r"^Invalid CSV 'big.csv' at line 1: the file is larger than 8 bytes\.$"
     ):
         read_series_csv(path, 1)
+
+
+# ------------------------------------------------------------------------- canonical files, read by numpy
+
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+_decimal_text = st.one_of(
+    _finite.map(repr),
+    _finite.map(lambda x: f"{x:.25g}"),  # more digits than a double holds: rounding must match float()
+    st.from_regex(r"-?[0-9]{1,30}(\.[0-9]{1,30})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_decimal_text, min_size=1, max_size=40), st.sampled_from(["bin_index", "t"]), st.booleans())
+def test_a_canonical_file_reads_as_the_row_by_row_reader_reads_it(values: list[str], header: str, bom: bool) -> None:
+    text = f"{header},value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))
+    data = ("\ufeff" if bom else "").encode() + text.encode()
+    fast = _parse_canonical(data, len(values))
+    assert fast is not None
+    expected = [float(v) for v in values]
+    np.testing.assert_array_equal(fast.values, expected)
+    assert [math.copysign(1, v) for v in fast.values] == [math.copysign(1, v) for v in expected]
+    for mode in ("strict", "lenient", "capture"):
+        slow = _parse_rows(data, len(values), mode, "s.csv")
+        np.testing.assert_array_equal(slow.values, fast.values)
+        assert (slow.rows, slow.absent, slow.empty) == (fast.rows, fast.absent, fast.empty) == (len(values), (), ())
+        np.testing.assert_array_equal(parse_series_csv(data, len(values), mode, name="s.csv").values, fast.values)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_finite, min_size=1, max_size=200))
+def test_bundle_series_files_are_canonical(values: list[float]) -> None:
+    data = encode_series_csv(np.array(values))
+    fast = _parse_canonical(data, len(values))
+    assert fast is not None
+    np.testing.assert_array_equal(fast.values, _parse_rows(data, len(values), "strict", "s.csv").values)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bin_index,value\r\n0,1\r\n1,2\r\n",  # CRLF
+        "bin_index,value\n0, 1\n1,2\n",  # a space
+        "Bin_Index,value\n0,1\n1,2\n",  # another case
+        "bin_index,value\n1,2\n0,1\n",  # another order
+        "bin_index,value\n0,1\n0,2\n",  # a duplicate
+        "bin_index,value\n0,1\n1,\n",  # a gap
+        "bin_index,value\n0,1\n1,NaN\n",  # a special word
+        "bin_index,value\n0,+1\n1,2\n",  # a sign the writer never emits
+        "bin_index,value\n0,1.\n1,2\n",  # a bare point
+        "bin_index,value\n0,1\n1,2",  # no final newline
+        "bin_index,value\n0,1\n1,2\n\n",  # a blank line
+        "bin_index,value\n0,1\n1,2\n2,3\n",  # more rows than bins
+        "bin_index,value\n0,1\n",  # fewer
+        "bin_index,value\n0,1\n1,2,3\n",  # three fields
+        "bin_index,value\n0,١\n1,2\n",  # a non-ASCII digit (float() reads it; the fast path does not)
+    ],
+)
+def test_anything_else_takes_the_row_by_row_path(text: str) -> None:
+    assert _parse_canonical(text.encode(), 2) is None

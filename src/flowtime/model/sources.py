@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,6 +231,14 @@ def parse_series_csv(text: str | bytes, bins: int, mode: CsvMode = "strict", *, 
     are dropped and unlisted bins are missing. A bad header, row or cell, or a duplicate index, is
     ``TelemetryCsvInvalid`` in every mode.
     """
+    canonical = _parse_canonical(text, bins)
+    if canonical is not None:
+        return canonical
+    return _parse_rows(text, bins, mode, name)
+
+
+def _parse_rows(text: str | bytes, bins: int, mode: CsvMode, name: str) -> SeriesRead:
+    """``parse_series_csv`` row by row: any text, every rule, the first problem reported with its line."""
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
@@ -286,6 +295,37 @@ def parse_series_csv(text: str | bytes, bins: int, mode: CsvMode = "strict", *, 
         raise TelemetryLengthMismatch(f"Telemetry CSV '{name}' contained {rows} points but expected {bins}.")
     absent = tuple(int(i) for i in np.flatnonzero(~seen))
     return SeriesRead(values, rows, absent, tuple(sorted(empty)))
+
+
+# The files FlowTime writes itself (bundle series, captures without gaps) have one shape: the exact header,
+# then the rows 0..n-1 in order, each an index and a plain decimal. Such a file is read by numpy in one pass
+# (its decimal conversion is correctly rounded, like float()), about 15x faster than row by row. Anything
+# else (another header, spaces, CRLF, a gap, NaN or Infinity, another order or count) takes the row-by-row
+# path, which gives the same values for these files and reports every problem of the others.
+_CANONICAL = re.compile(rb"(?:bin_index|t),value\n(?:[0-9]+,-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\n)+")
+_BOM = "\ufeff".encode()
+
+
+def _parse_canonical(text: str | bytes, bins: int) -> SeriesRead | None:
+    """The series of a canonical file of exactly ``bins`` rows (same result in every mode), else None."""
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if data.count(b"\n") != bins + 1 or not _CANONICAL.fullmatch(data):
+        return None
+    body = data[data.index(b"\n") + 1 : -1].replace(b"\n", b",")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            flat = np.fromstring(body, sep=",")  # type: ignore[call-overload]
+        except ValueError:
+            return None
+    if flat.size != 2 * bins:
+        return None
+    pairs = flat.reshape(bins, 2)
+    if not np.array_equal(pairs[:, 0], np.arange(bins, dtype=np.float64)):
+        return None
+    return SeriesRead(np.ascontiguousarray(pairs[:, 1]), bins)
 
 
 class _Bad:
