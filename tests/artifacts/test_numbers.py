@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flowtime.artifacts import encode_series_csv, format_double, sha256_bytes, write_series_csv
-from flowtime.artifacts.numbers import CSV
+from flowtime.artifacts.numbers import CSV, write_series_csvs
 from flowtime.engine.jit import registered_modules
 
 
@@ -198,3 +199,48 @@ def test_values_the_compiled_encoder_leaves_open_are_formatted_by_repr() -> None
 def test_csv_library_lists_every_artifacts_module_that_defines_jit_functions() -> None:
     artifacts_modules = {m for m in registered_modules() if m.startswith("flowtime.artifacts.")}
     assert artifacts_modules == set(CSV.modules)
+
+
+def _block_values(seed: int, rows: int, bins: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    block = rng.random((rows, bins)) * 10.0 ** rng.integers(-6, 17, (rows, bins))
+    block[::3] = np.round(block[::3], 2)
+    block.flat[::7] *= -1
+    specials = [math.nan, math.inf, -math.inf, -0.0, 0.0, 9.9e-05, 2.0**-30, 1.5e300, 1e16, 0.5 + 2.0**-52]
+    block.flat[: len(specials)] = specials  # open cells (repr's) in the first series, then the others
+    block.flat[-len(specials) :] = specials
+    return block
+
+
+@pytest.mark.parametrize(("rows", "bins"), [(1, 1), (7, 1), (40, 1000), (3, 65536)])
+def test_series_written_many_at_a_time_have_the_bytes_and_hashes_of_one_at_a_time(
+    tmp_path: Path, rows: int, bins: int
+) -> None:
+    block = _block_values(rows * bins, rows, bins)
+    paths = [tmp_path / f"s{r}.csv" for r in range(rows)]
+    hashes = write_series_csvs(paths, block, fsync=False)
+    for r, (path, digest) in enumerate(zip(paths, hashes, strict=True)):
+        expected = encode_series_csv(block[r])
+        assert path.read_bytes() == expected == _naive_csv(block[r])
+        assert digest == sha256_bytes(expected)
+
+
+def test_series_written_many_at_a_time_by_the_numba_dispatchers_are_the_same(tmp_path: Path) -> None:
+    block = _block_values(5, 6, 300)
+    compiled = write_series_csvs([tmp_path / f"c{r}.csv" for r in range(6)], block, fsync=True)
+    saved = CSV._functions
+    CSV._functions = {}
+    try:
+        dispatched = write_series_csvs([tmp_path / f"d{r}.csv" for r in range(6)], block, fsync=False)
+    finally:
+        CSV._functions = saved
+    assert compiled == dispatched
+    assert all((tmp_path / f"c{r}.csv").read_bytes() == (tmp_path / f"d{r}.csv").read_bytes() for r in range(6))
+
+
+def test_series_written_many_at_a_time_must_be_short_and_one_per_path(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="expected 2 series of at most 65536 bins"):
+        write_series_csvs([tmp_path / "a.csv", tmp_path / "b.csv"], np.zeros((3, 4)), fsync=False)
+    with pytest.raises(ValueError, match="expected 1 series of at most 65536 bins"):
+        write_series_csvs([tmp_path / "a.csv"], np.zeros((1, 65537)), fsync=False)
+    assert list(tmp_path.iterdir()) == []

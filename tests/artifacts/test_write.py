@@ -680,14 +680,12 @@ def test_failed_syncfs_is_a_write_failure_and_leaves_nothing(tmp_path: Path, mon
 def test_failure_while_writing_series_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
-    def failing(stream, values, **_):
+    def failing(paths, block, **_):  # the disk fills up after the first series file
+        Path(paths[0]).write_bytes(b"bin_index,value\n")
         calls.append(1)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
-        stream.write(b"bin_index,value\n")
-        return "sha256:" + "0" * 64
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(write_module, "write_series_csv", failing)
+    monkeypatch.setattr(write_module, "write_series_csvs", failing)
 
     with pytest.raises(WriteFailed) as caught:
         write_example(tmp_path, deterministic=True)
@@ -696,6 +694,36 @@ def test_failure_while_writing_series_leaves_nothing(tmp_path: Path, monkeypatch
     assert caught.value.message == "Run 'run_deterministic_93753120' could not be written: No space left on device."
     assert str(tmp_path) not in caught.value.message
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_failure_while_streaming_a_long_series_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def failing(stream, values, **_):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        stream.write(b"bin_index,value\n")
+        return "sha256:" + "0" * 64
+
+    monkeypatch.setattr(write_module, "SHORT_SERIES_BINS", 0)  # every series takes the streaming path
+    monkeypatch.setattr(write_module, "write_series_csv", failing)
+
+    with pytest.raises(WriteFailed) as caught:
+        write_example(tmp_path, deterministic=True)
+
+    assert len(calls) == 2
+    assert caught.value.message == "Run 'run_deterministic_93753120' could not be written: No space left on device."
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_short_and_long_series_paths_write_the_same_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    short = write_example(tmp_path / "short", deterministic=True)
+    monkeypatch.setattr(write_module, "SHORT_SERIES_BINS", 0)
+    long = write_example(tmp_path / "long", deterministic=True)
+    assert tree(short.run_dir) == tree(long.run_dir)
 
 
 def test_failure_during_replace_keeps_the_old_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,7 +34,7 @@ from flowtime.artifacts.manifest import (
     run_document,
     warning_lines,
 )
-from flowtime.artifacts.numbers import write_series_csv
+from flowtime.artifacts.numbers import SHORT_SERIES_BINS, write_series_csv, write_series_csvs
 from flowtime.artifacts.provenance import resolve_provenance
 from flowtime.artifacts.runids import deterministic_run_id, random_run_id, validate_run_id
 from flowtime.artifacts.selection import select_columns
@@ -312,16 +312,25 @@ class RunStaging:
                 raise ValueError(f"series '{column}' has shape {values.shape}; the grid has {bins} bins")
             work.append((column, values))
 
+        def path_of(column: str) -> Path:
+            return self.path / layout.series_path(layout.series_id(column))
+
         def write(items: Sequence[tuple[str, npt.NDArray[np.float64]]]) -> list[SeriesEntry]:
-            entries: list[SeriesEntry] = []
-            for column, values in items:
-                with (self.path / layout.series_path(layout.series_id(column))).open("wb") as stream:
-                    digest = write_series_csv(stream, values)
-                    if _syncfs is None:
-                        stream.flush()
-                        os.fsync(stream.fileno())
-                entries.append(SeriesEntry.for_column(column, state=column in state, points=bins, hash_=digest))
-            return entries
+            if bins <= SHORT_SERIES_BINS:  # one compiled pass for the whole task
+                block = np.stack([values for _, values in items])
+                digests = write_series_csvs([path_of(c) for c, _ in items], block, fsync=_syncfs is None)
+            else:  # long series stream through a bounded buffer
+                digests = []
+                for column, values in items:
+                    with path_of(column).open("wb") as stream:
+                        digests.append(write_series_csv(stream, values))
+                        if _syncfs is None:
+                            stream.flush()
+                            os.fsync(stream.fileno())
+            return [
+                SeriesEntry.for_column(column, state=column in state, points=bins, hash_=digest)
+                for (column, _), digest in zip(items, digests, strict=True)
+            ]
 
         per_task = max(1, _TASK_VALUES // max(bins, 1))
         tasks = [work[k : k + per_task] for k in range(0, len(work), per_task)]
