@@ -354,37 +354,42 @@ def _encode_rows_of(
             out[pos] = _NEWLINE
             pos += 1
             continue
-        x = values[i]
-        a = abs(x)
-        if x != x:
-            pos = _put_word(out, pos, 0, 3)
-        elif a == np.inf:
-            pos = _put_word(out, pos, 4 if x > 0 else 3, 12)
-        elif a == 0.0:
-            out[pos] = _ZERO
-            pos += 1
-        else:
-            if x < 0:
-                out[pos] = _MINUS
-                pos += 1
-            if a < 1e16 and a == np.floor(a):
-                pos = _put_digits(out, pos, _u(a))
-            else:
-                digits, places = _shortest(a, bits[i]) if a >= 1e-4 and a < 1e15 else (-1, 0)
-                if digits >= 0:
-                    pos = _put_positional(out, pos, _u(digits), places)
-                else:
-                    if x < 0:
-                        pos -= 1  # the text carries its own sign
-                    if opened < ends.shape[0]:
-                        begin = ends[opened - 1] if opened else 0
-                        for j in range(begin, ends[opened]):
-                            out[pos] = texts[j]
-                            pos += 1
-                    opened += 1
+        end = _put_decided(out, pos, values[i], bits[i])
+        if end >= 0:
+            pos = end
+        else:  # an open cell: the text from format_double carries its own sign
+            if opened < ends.shape[0]:
+                begin = ends[opened - 1] if opened else 0
+                for j in range(begin, ends[opened]):
+                    out[pos] = texts[j]
+                    pos += 1
+            opened += 1
         out[pos] = _NEWLINE
         pos += 1
     return pos, opened
+
+
+@inline
+def _put_decided(out: npt.NDArray[np.uint8], pos: int, x: float, bits: np.uint64) -> int:
+    """The §5.2 text of ``x`` at ``out[pos:]``; returns the position after it, or -1 when the compiled
+    code cannot decide the digits (an open cell: ``format_double`` must write it)."""
+    a = abs(x)
+    if x != x:
+        return _put_word(out, pos, 0, 3)
+    if a == np.inf:
+        return _put_word(out, pos, 4 if x > 0 else 3, 12)
+    if a == 0.0:
+        out[pos] = _ZERO
+        return pos + 1
+    if x < 0:
+        out[pos] = _MINUS
+        pos += 1
+    if a < 1e16 and a == np.floor(a):
+        return _put_digits(out, pos, _u(a))
+    digits, places = _shortest(a, bits) if a >= 1e-4 and a < 1e15 else (-1, 0)
+    if digits < 0:
+        return -1
+    return _put_positional(out, pos, _u(digits), places)
 
 
 @CSV.export("f8[:]", "u1[:]", "i8", "u1[:]", "u1[:]", "i8[:]", "i8[:]")
