@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowtime.artifacts import encode_series_csv, format_double, sha256_bytes, write_series_csv
+from flowtime.artifacts import decode_series_csv, encode_series_csv, format_double, sha256_bytes, write_series_csv
 from flowtime.artifacts.numbers import CSV, write_series_csvs
 from flowtime.engine.jit import registered_modules
 
@@ -244,3 +244,103 @@ def test_series_written_many_at_a_time_must_be_short_and_one_per_path(tmp_path: 
     with pytest.raises(ValueError, match="expected 1 series of at most 65536 bins"):
         write_series_csvs([tmp_path / "a.csv"], np.zeros((1, 65537)), fsync=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------- decoding
+
+_value_text = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(format_double),  # what the writer writes
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda x: f"{x:.17g}"),  # not always the shortest
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda x: f"{x:.25g}"),  # too many digits
+    st.from_regex(r"-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?", fullmatch=True),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "0", "-0", "0.0", "9007199254740993", "1e-400", "1e400"]),
+)
+
+
+def _decoded_as_float_reads(texts: list[str], decoded: np.ndarray | None) -> None:
+    if decoded is None:
+        return
+    expected = np.array([float(t) for t in texts])
+    assert decoded.tobytes() == expected.tobytes()  # bit for bit, NaN payload and the sign of zero included
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_value_text, max_size=30))
+def test_decoded_values_are_bit_for_bit_what_float_reads(texts: list[str]) -> None:
+    data = b"bin_index,value\n" + b"".join(f"{i},{t}\n".encode() for i, t in enumerate(texts))
+    _decoded_as_float_reads(texts, decode_series_csv(data, len(texts)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=60))
+def test_what_the_writer_writes_decodes_unless_a_value_needed_repr(values: list[float]) -> None:
+    data = encode_series_csv(np.array(values))
+    decoded = decode_series_csv(data, len(values))
+    texts = [line.split(b",")[1].decode() for line in data.splitlines()[1:]]
+    if all(("e" not in t) for t in texts):  # repr's exponent forms are left to the general reader
+        assert decoded is not None
+    _decoded_as_float_reads(texts, decoded)
+
+
+def test_decoding_a_large_series_of_every_kind_of_value() -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            rng.random(20_000) * 1000 + 0.001,  # 17-digit values: proven by re-encoding
+            np.round(rng.random(20_000) * 1000, 2),  # short decimals: exact by Clinger's fast path
+            rng.integers(-(10**15), 10**15, 5_000).astype(np.float64),
+            [math.inf, -math.inf, 0.0],
+        ]
+    )
+    values[::3] *= -1
+    decoded = decode_series_csv(encode_series_csv(values), values.size)
+    assert decoded is not None
+    assert decoded.tobytes() == values.tobytes()
+
+
+def test_a_value_the_decoder_cannot_prove_leaves_the_file_to_the_general_reader() -> None:
+    # 1.2345678901234567e+20 (repr's text) is neither exact by Clinger's fast path nor written by the
+    # compiled encoder; 1e+16 is exact, and 0.1 + 0.2 needs 17 digits that re-encode to the same text
+    assert decode_series_csv(encode_series_csv(np.array([1.0, 1.2345678901234567e20])), 2) is None
+    decoded = decode_series_csv(encode_series_csv(np.array([1.0, 1e16, 0.1 + 0.2])), 3)
+    assert decoded is not None
+    assert decoded.tolist() == [1.0, 1e16, 0.1 + 0.2]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"bin_index,value\n0,1\n1,2",  # no final newline
+        b"bin_index,value\n0,1\n1,2\n2,3\n",  # a row more than the grid
+        b"bin_index,value\n0,1\n",  # a row less
+        b"bin_index,value\n1,2\n0,1\n",  # another order
+        b"bin_index,value\n00,1\n1,2\n",  # a leading zero
+        b"bin_index,value\n0,1\n1,\n",  # a gap
+        b"bin_index,value\n0, 1\n1,2\n",  # a space
+        b"bin_index,value\r\n0,1\r\n1,2\r\n",  # CRLF
+        b"bin_index,value\n0,+1\n1,2\n",  # a plus sign
+        b"bin_index,value\n0,1.\n1,2\n",  # a bare point
+        b"bin_index,value\n0,nan\n1,2\n",  # a word in another case
+        b"bin_index,value\n0,1,2\n1,2\n",  # three fields
+        b"Bin_Index,value\n0,1\n1,2\n",  # another header
+        b"0,1\n1,2\n",  # no header
+    ],
+)
+def test_anything_but_the_canonical_rows_is_left_to_the_general_reader(data: bytes) -> None:
+    assert decode_series_csv(data, 2) is None
+
+
+def test_compiled_decoder_and_numba_dispatchers_read_the_same_values() -> None:
+    rng = np.random.default_rng(3)
+    values = np.concatenate([np.round(rng.random(250) * 1e6, 3), rng.random(250) * 100])
+    data = encode_series_csv(values)
+    compiled = decode_series_csv(data, values.size)
+    saved = CSV._functions
+    CSV._functions = {}
+    try:
+        dispatched = decode_series_csv(data, values.size)
+    finally:
+        CSV._functions = saved
+    assert compiled is not None and dispatched is not None
+    assert compiled.tobytes() == dispatched.tobytes() == values.tobytes()

@@ -22,7 +22,13 @@ from flowtime.artifacts.layout import (
 )
 from flowtime.artifacts.locks import run_lock
 from flowtime.artifacts.manifest import SeriesEntry
-from flowtime.artifacts.numbers import CSV_HEADER, encode_series_csv, format_double, write_series_csv
+from flowtime.artifacts.numbers import (
+    CSV_HEADER,
+    decode_series_csv,
+    encode_series_csv,
+    format_double,
+    write_series_csv,
+)
 from flowtime.artifacts.provenance import resolve_provenance
 from flowtime.artifacts.read import BundleGrid, BundleSeries, RunBundle, RunListing, list_runs, open_bundle
 from flowtime.artifacts.runids import (
@@ -70,6 +76,7 @@ __all__ = [
     "SeriesSource",
     "SpecText",
     "component_id",
+    "decode_series_csv",
     "deterministic_run_id",
     "dumps_json",
     "encode_series_csv",

@@ -426,3 +426,163 @@ def _encode_block(
         row_ends[r] = pos
     result[0] = pos
     result[1] = opened
+
+
+# ---------------------------------------------------------------------------------------- compiled decoder
+
+_TWO_POW_53 = 1 << 53
+_NINE, _PLUS, _LOWER_E, _UPPER_E = ord("9"), ord("+"), ord("e"), ord("E")
+
+
+@inline
+def _equal_at(a: npt.NDArray[np.uint8], a_start: int, b: npt.NDArray[np.uint8], b_start: int, length: int) -> bool:
+    """Whether ``a[a_start:a_start + length]`` and ``b[b_start:b_start + length]`` hold the same bytes."""
+    for j in range(length):  # noqa: SIM110 - numba compiles loops, not generator expressions
+        if a[a_start + j] != b[b_start + j]:
+            return False
+    return True
+
+
+@inline
+def _word_at(data: npt.NDArray[np.uint8], start: int, end: int, first: int, last: int) -> bool:
+    """Whether ``data[start:end]`` is ``_WORDS[first:last]`` (``NaN``, ``Infinity``, ``-Infinity``)."""
+    return end - start == last - first and _equal_at(data, start, _WORDS, first, end - start)
+
+
+@inline
+def _read_value(
+    data: npt.NDArray[np.uint8], start: int, end: int, scratch: npt.NDArray[np.uint8], one: npt.NDArray[np.float64]
+) -> tuple[bool, float]:
+    """``(True, float(text))`` for the value text ``data[start:end]`` when that can be proven here, else
+    ``(False, 0.0)``: the text is a word of §5.2, or ``-?D+(.D+)?([eE][+-]?D+)?`` whose value is either
+    exact by Clinger's fast path (at most 2^53 as an integer, scaled by an exact power of ten: one correctly
+    rounded operation) or a double whose §5.2 text is exactly this text (so float() reads it back)."""
+    if _word_at(data, start, end, 0, 3):
+        return True, np.nan
+    if _word_at(data, start, end, 4, 12):
+        return True, np.inf
+    if _word_at(data, start, end, 3, 12):
+        return True, -np.inf
+    p = start
+    negative = p < end and data[p] == _MINUS
+    if negative:
+        p += 1
+    mantissa = 0
+    significant = 0
+    fraction = 0
+    digits = 0
+    while p < end and data[p] >= _ZERO and data[p] <= _NINE:
+        if mantissa or data[p] != _ZERO:
+            mantissa = mantissa * 10 + (data[p] - _ZERO)
+            significant += 1
+        digits += 1
+        p += 1
+    if digits == 0:
+        return False, 0.0
+    if p < end and data[p] == _POINT:
+        p += 1
+        before = p
+        while p < end and data[p] >= _ZERO and data[p] <= _NINE:
+            if mantissa or data[p] != _ZERO:
+                mantissa = mantissa * 10 + (data[p] - _ZERO)
+                significant += 1
+            fraction += 1
+            p += 1
+        if p == before:
+            return False, 0.0
+    exponent = 0
+    if p < end and (data[p] == _LOWER_E or data[p] == _UPPER_E):
+        p += 1
+        minus = p < end and data[p] == _MINUS
+        if p < end and (data[p] == _MINUS or data[p] == _PLUS):
+            p += 1
+        before = p
+        while p < end and data[p] >= _ZERO and data[p] <= _NINE and p - before < 4:
+            exponent = exponent * 10 + (data[p] - _ZERO)
+            p += 1
+        if p == before:
+            return False, 0.0
+        if minus:
+            exponent = -exponent
+    if p != end or significant > 18:  # 18 digits always fit the 64-bit accumulator
+        return False, 0.0
+    scale = exponent - fraction
+    if mantissa == 0:
+        return True, -0.0 if negative else 0.0
+    if mantissa <= _TWO_POW_53 and scale >= -22 and scale <= 22:  # exact operands, one rounding
+        x = float(mantissa) * _EXACT_POW10[scale] if scale >= 0 else float(mantissa) / _EXACT_POW10[-scale]
+        return True, -x if negative else x
+    if scale < -340 or scale > 330:
+        return False, 0.0
+    x = float(mantissa)  # within a few ulps; the candidate and its neighbours are checked below
+    while scale > 22:
+        x *= 1e22
+        scale -= 22
+    while scale < -22:
+        x /= 1e22
+        scale += 22
+    x = x * _EXACT_POW10[scale] if scale >= 0 else x / _EXACT_POW10[-scale]
+    if negative:
+        x = -x
+    for candidate in (x, np.nextafter(x, np.inf), np.nextafter(x, -np.inf)):
+        one[0] = candidate
+        stop = _put_decided(scratch, 0, candidate, one.view(np.uint64)[0])
+        if stop == end - start and _equal_at(scratch, 0, data, start, stop):
+            return True, candidate
+    return False, 0.0
+
+
+@CSV.export("u1[:]", "f8[:]", "u1[:]", "f8[:]", "i8[:]")
+def _decode(
+    data: npt.NDArray[np.uint8],
+    values: npt.NDArray[np.float64],
+    scratch: npt.NDArray[np.uint8],
+    one: npt.NDArray[np.float64],
+    result: npt.NDArray[np.int64],
+) -> None:
+    """The rows after the header, ``i,value\\n`` for ``i = 0 .. len(values) - 1`` in order (indices without
+    leading zeros), into ``values``; ``result[0] = 1`` when every row has that form and every value is
+    proven by ``_read_value``, else 0 (the caller's general reader then decides)."""
+    result[0] = 0
+    n = data.shape[0]
+    p = 0
+    for i in range(values.shape[0]):
+        start = p
+        index = 0
+        while p < n and data[p] >= _ZERO and data[p] <= _NINE and p - start < 19:
+            index = index * 10 + (data[p] - _ZERO)
+            p += 1
+        if p == start or index != i or (data[start] == _ZERO and p - start > 1):
+            return
+        if p >= n or data[p] != _COMMA:
+            return
+        p += 1
+        value_start = p
+        while p < n and data[p] != _NEWLINE:
+            p += 1
+        if p >= n:
+            return
+        ok, x = _read_value(data, value_start, p, scratch, one)
+        if not ok:
+            return
+        values[i] = x
+        p += 1
+    if p == n:
+        result[0] = 1
+
+
+def decode_series_csv(data: bytes, bins: int) -> npt.NDArray[np.float64] | None:
+    """The values of a series CSV whose rows are exactly ``0..bins-1`` in order (as FlowTime writes them),
+    each read as ``float()`` reads it, from one compiled pass; None for any other text, which the general
+    reader (``flowtime.model.read_series_csv``) then parses and reports on."""
+    text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    for header in (CSV_HEADER, b"t,value\n"):
+        if text.startswith(header):
+            break
+    else:
+        return None
+    body = np.frombuffer(text, dtype=np.uint8, offset=len(header)).copy()
+    values = np.empty(bins, dtype=np.float64)
+    result = np.zeros(1, dtype=np.int64)
+    _decode(body, values, np.empty(_ROW_BYTES, dtype=np.uint8), np.empty(1, dtype=np.float64), result)
+    return values if result[0] else None

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from flowtime.artifacts import parse_utc, series_id
+from flowtime.artifacts import decode_series_csv, parse_utc, series_id
 from flowtime.engine import NodeMetrics, derive_metrics
 from flowtime.errors import (
     Conflict,
@@ -23,6 +23,7 @@ from flowtime.errors import (
 )
 from flowtime.logs import get_logger, log_event
 from flowtime.model import (
+    Column,
     ConstColumn,
     FloatArray,
     Model,
@@ -165,7 +166,8 @@ def load_run_state(run_dir: Path, run_id: str, *, allowed_roots: Sequence[Path])
         raise _incomplete(run_id, f"{exc} is unreadable") from None
     _check_metadata(stored)
     index = _series_index(run_dir)
-    nodes = [_resolve_node(n, model, stored, index, allowed_roots) for n in model.topology.nodes]
+    columns = {c.id: c for c in model.columns}
+    nodes = [_resolve_node(n, model, columns, stored, index, allowed_roots) for n in model.topology.nodes]
     telemetry = stored.mode == "telemetry"
     node_ids = {n.node.id for n in nodes}
     top_capture: list[dict[str, Any]] = []
@@ -269,6 +271,7 @@ def _series_file(run_dir: Path, index: Mapping[str, str], column: str) -> tuple[
 def _resolve_node(
     node: TopologyNode,
     model: Model,
+    columns: Mapping[str, Column],
     stored: StoredRun,
     index: Mapping[str, str],
     roots: Sequence[Path],
@@ -282,7 +285,6 @@ def _resolve_node(
         _, path = _series_file(stored.directory, index, column)
         if path is not None:
             refs["queueDepth"] = column
-    columns = {c.id: c for c in model.columns}
     bins = model.grid.bins
     for key, _label in SEMANTICS:
         value = refs.get(key)
@@ -302,7 +304,7 @@ def _resolve_node(
             source = const_source if const_source and const_source[:5].lower() == "file:" else f"series:{sid}"
         if path is not None and path.is_file():
             try:
-                read = read_series_csv(path, bins, "lenient")
+                read = read_series_csv(path, bins, "lenient", decode=decode_series_csv)
             except FlowTimeError as exc:
                 if not telemetry:
                     raise FlowTimeError(

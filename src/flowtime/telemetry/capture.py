@@ -17,6 +17,7 @@ from flowtime.artifacts import (
     MODEL_FILE,
     RUN_FILE,
     SPEC_FILE,
+    decode_series_csv,
     encode_series_csv,
     format_utc,
     json_bytes,
@@ -225,7 +226,7 @@ def _read_binding(
     if Path(binding.source_path).is_absolute() or not is_inside(path, [run_dir]):
         raise CaptureSourceInvalid(f"Series '{name}' is missing or invalid: its path leaves the run directory.")
     try:
-        read = read_series_csv(path, binding.points, "capture", name=name)
+        read = read_series_csv(path, binding.points, "capture", name=name, decode=decode_series_csv)
     except SourceError as exc:
         raise CaptureSourceInvalid(f"Series '{name}' is missing or invalid: {exc.message}") from exc
     warnings: list[CaptureWarning] = []
