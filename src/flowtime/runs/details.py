@@ -97,11 +97,14 @@ class StoredRun:
         return [w for w in warnings if isinstance(w, dict)] if isinstance(warnings, list) else []
 
 
-def open_stored_run(run_dir: Path, run_id: str, *, with_model: bool) -> StoredRun:
+def open_stored_run(
+    run_dir: Path, run_id: str, *, with_model: bool, model_root: Mapping[str, Any] | None = None
+) -> StoredRun:
     """Read run.json, metadata.json, manifest.json and the telemetry manifest; ``Unreadable`` if corrupt.
 
     A corrupt telemetry manifest reads as absent (``telemetry.md`` §5); the model is parsed only when
-    asked, since listings never need it.
+    asked, since listings never need it, and not at all when the caller has it already (``model_root``,
+    the parsed mapping of the run's model file: ``Model.raw``).
     """
     run = read_json_object(run_dir / RUN_FILE)
     if run is None:
@@ -115,8 +118,8 @@ def open_stored_run(run_dir: Path, run_id: str, *, with_model: bool) -> StoredRu
         telemetry_manifest = read_json_object(run_dir / TELEMETRY_MANIFEST_FILE)
     except Unreadable:
         telemetry_manifest = None
-    root = None
-    if with_model:
+    root = model_root
+    if with_model and root is None:
         path = model_file(run_dir)
         if path is not None:
             document = parse_document(path.read_bytes())

@@ -161,7 +161,7 @@ def load_run_state(run_dir: Path, run_id: str, *, allowed_roots: Sequence[Path])
             location=run_id,
         )
     try:
-        stored = open_stored_run(run_dir, run_id, with_model=True)
+        stored = open_stored_run(run_dir, run_id, with_model=True, model_root=model.raw)
     except Unreadable as exc:
         raise _incomplete(run_id, f"{exc} is unreadable") from None
     _check_metadata(stored)
