@@ -173,10 +173,12 @@ class RunService:
     def show_run(self, run_id: str) -> dict[str, Any]:
         """``GET /v1/runs/{runId}``: the RunCreateResponse of a stored run."""
         run_dir = self._existing_run(run_id)
-        try:
-            stored = open_stored_run(run_dir, run_id, with_model=True)
-        except Unreadable as exc:  # the cause names the file, for the log of the 500 (event 5002)
-            raise FlowTimeError(f"Run '{run_id}' could not be read.", code="run_unreadable") from exc
+        stored = self._cached_stored(run_dir, run_id)
+        if stored is None:
+            try:
+                stored = open_stored_run(run_dir, run_id, with_model=True)
+            except Unreadable as exc:  # the cause names the file, for the log of the 500 (event 5002)
+                raise FlowTimeError(f"Run '{run_id}' could not be read.", code="run_unreadable") from exc
         return run_response(stored, self.settings)
 
     # ------------------------------------------------------------------------------------------- state
@@ -324,6 +326,13 @@ class RunService:
             while len(self._state_cache) > _STATE_CACHE_SIZE:
                 self._state_cache.popitem(last=False)
         return state
+
+    def _cached_stored(self, run_dir: Path, run_id: str) -> StoredRun | None:
+        """The run's files as its cached state read them, while unchanged (a large model is not parsed again)."""
+        key = (run_id, *_signature(run_dir))
+        with self._state_lock:
+            cached = self._state_cache.get(key)
+        return cached.stored if cached is not None else None
 
     def _forget_state(self, run_id: str) -> None:
         with self._state_lock:

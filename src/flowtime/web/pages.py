@@ -409,8 +409,8 @@ def _telemetry_context(
 def time_travel_page(request: Request, run_id: str, service: Service) -> HTMLResponse:
     """Topology laid out on the server; colours, labels and the inspector are painted per bin by script."""
     try:
+        graph = layout_topology(service.topology(run_id))  # loads the run state, which show_run then reuses
         detail = service.show_run(run_id)
-        graph = layout_topology(service.topology(run_id))
     except FlowTimeError as exc:
         return _error_page(request, exc, "Time travel not available")
     grid = (detail["run"] or {}).get("grid") or {}
