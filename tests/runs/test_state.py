@@ -368,3 +368,32 @@ def test_series_path_leaving_the_run_is_not_followed(tmp_path: Path) -> None:
     (run_dir / "series" / "index.json").write_text(json.dumps(index))
     # falls back to series/<id>.csv inside the run
     assert snapshot(load(tmp_path, "r"), 0)["nodes"][0]["metrics"]["arrivals"] == 10
+
+
+def test_a_series_file_linked_out_of_the_run_is_not_read(tmp_path: Path) -> None:
+    run_dir = write_run_dir(tmp_path, "r")
+    (tmp_path / "evil.csv").write_text(csv_text([9, 9, 9, 9]))
+    served = run_dir / "series" / "served@SERVED@DEFAULT.csv"
+    served.unlink()
+    served.symlink_to(tmp_path / "evil.csv")
+    err = error_of(tmp_path)  # as if the file were missing
+    assert err.code == "mode_validation_failed"
+    assert err.message == "Node 'Checkout' is missing required served series for simulation mode."
+
+
+def test_a_series_file_linked_inside_the_run_is_read(tmp_path: Path) -> None:
+    run_dir = write_run_dir(tmp_path, "r")
+    served = run_dir / "series" / "served@SERVED@DEFAULT.csv"
+    (run_dir / "series" / "kept.csv").write_text(csv_text([7, 7, 7, 7]))
+    served.unlink()
+    served.symlink_to(run_dir / "series" / "kept.csv")
+    assert snapshot(load(tmp_path, "r"), 0)["nodes"][0]["metrics"]["served"] == 7
+
+
+def test_a_series_directory_linked_out_of_the_run_is_not_read(tmp_path: Path) -> None:
+    run_dir = write_run_dir(tmp_path, "r")
+    outside = tmp_path / "elsewhere"
+    (run_dir / "series").rename(outside)
+    (run_dir / "series").symlink_to(outside)
+    err = error_of(tmp_path)
+    assert err.code == "mode_validation_failed"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,9 +167,9 @@ def load_run_state(run_dir: Path, run_id: str, *, allowed_roots: Sequence[Path])
     except Unreadable as exc:
         raise _incomplete(run_id, f"{exc} is unreadable") from None
     _check_metadata(stored)
-    index = _series_index(run_dir)
+    files = _SeriesFiles(run_dir)
     columns = {c.id: c for c in model.columns}
-    nodes = [_resolve_node(n, model, columns, stored, index, allowed_roots) for n in model.topology.nodes]
+    nodes = [_resolve_node(n, model, columns, stored, files, allowed_roots) for n in model.topology.nodes]
     telemetry = stored.mode == "telemetry"
     node_ids = {n.node.id for n in nodes}
     top_capture: list[dict[str, Any]] = []
@@ -256,16 +258,43 @@ def _series_index(run_dir: Path) -> dict[str, str]:
     return out
 
 
-def _series_file(run_dir: Path, index: Mapping[str, str], column: str) -> tuple[str, Path | None]:
-    """The run's CSV of ``column``: via index.json, else ``series/<seriesId>.csv``; never outside the run."""
-    sid = series_id(column)
-    for relative in (index.get(sid), f"series/{sid}.csv"):
-        if relative is None:
-            continue
-        path = run_dir / relative
-        if is_inside(path, [run_dir]) and path.is_file():
-            return sid, path
-    return sid, None
+class _SeriesFiles:
+    """The run's CSV of a column: via index.json, else ``series/<seriesId>.csv``; never outside the run.
+
+    A file at the usual place is checked with one ``lstat`` once ``series/`` itself is known to be inside
+    the run: a regular file there cannot lead out. Anything else (a symlink, another path from index.json)
+    gets the full sandbox test, which resolves every component.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.index = _series_index(run_dir)
+        self._series_dir_inside: bool | None = None
+
+    def find(self, column: str) -> tuple[str, Path | None]:
+        sid = series_id(column)
+        usual = f"series/{sid}.csv"
+        for relative in (self.index.get(sid), usual):
+            if relative is None:
+                continue
+            path = self.run_dir / relative
+            if relative == usual and "/" not in sid and self._usual_dir_inside():
+                try:
+                    mode = os.lstat(path).st_mode
+                except OSError:
+                    continue
+                if stat.S_ISREG(mode):
+                    return sid, path
+                if not stat.S_ISLNK(mode):
+                    continue
+            if is_inside(path, [self.run_dir]) and path.is_file():
+                return sid, path
+        return sid, None
+
+    def _usual_dir_inside(self) -> bool:
+        if self._series_dir_inside is None:
+            self._series_dir_inside = is_inside(self.run_dir / "series", [self.run_dir])
+        return self._series_dir_inside
 
 
 def _resolve_node(
@@ -273,7 +302,7 @@ def _resolve_node(
     model: Model,
     columns: Mapping[str, Column],
     stored: StoredRun,
-    index: Mapping[str, str],
+    files: _SeriesFiles,
     roots: Sequence[Path],
 ) -> NodeState:
     """Every semantic of the node resolved to a series (``api.md`` §6.2)."""
@@ -282,7 +311,7 @@ def _resolve_node(
     refs = node.semantics.refs()
     if node.kind in QUEUE_KINDS and "queueDepth" not in refs:
         column = node.queue_column or f"{snake(node.id)}_queue"
-        _, path = _series_file(stored.directory, index, column)
+        _, path = files.find(column)
         if path is not None:
             refs["queueDepth"] = column
     bins = model.grid.bins
@@ -298,7 +327,7 @@ def _resolve_node(
             except FlowTimeError:
                 path = None
         elif value in columns:
-            sid, path = _series_file(stored.directory, index, value)
+            sid, path = files.find(value)
             column = columns[value]
             const_source = column.source if isinstance(column, ConstColumn) else None
             source = const_source if const_source and const_source[:5].lower() == "file:" else f"series:{sid}"
