@@ -139,3 +139,26 @@ def test_entry_points_agree_in_process_with_numba_dispatchers() -> None:
         ENGINE._functions = saved
     assert native == dispatched
     assert native[0] == [1971522493, 242089394, 3457789919, 3637502659, 19596830]
+
+
+def _c_compiler() -> str | None:
+    import shlex
+    import shutil
+    import sysconfig
+
+    words = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    return shutil.which(words[0]) if words else None
+
+
+@pytest.mark.parametrize("library", ["flowtime.engine.jit:ENGINE", "flowtime.artifacts.numbers:CSV"])
+def test_every_native_library_builds_where_a_c_compiler_exists(library: str) -> None:
+    # A kernel that calls one of numba's C helpers (np.nextafter, say) cannot be linked on its own; the
+    # library then silently runs on numba dispatchers, which costs every process the numba import.
+    if os.environ.get("FLOWTIME_NATIVE", "1") == "0" or _c_compiler() is None:
+        pytest.skip("native libraries are off or there is no C compiler: dispatchers are the design")
+    import importlib
+
+    module, name = library.split(":")
+    native = getattr(importlib.import_module(module), name)
+    failed = native.path().with_suffix(".failed")
+    assert native.functions(), failed.read_text() if failed.exists() else "no library was built"

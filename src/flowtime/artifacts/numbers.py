@@ -524,11 +524,16 @@ def _read_value(
     x = x * _EXACT_POW10[scale] if scale >= 0 else x / _EXACT_POW10[-scale]
     if negative:
         x = -x
-    for candidate in (x, np.nextafter(x, np.inf), np.nextafter(x, -np.inf)):
-        one[0] = candidate
-        stop = _put_decided(scratch, 0, candidate, one.view(np.uint64)[0])
+    if x == 0.0 or abs(x) == np.inf:
+        return False, 0.0
+    one[0] = x
+    bits = one.view(np.uint64)[0]
+    for step in range(3):  # the candidate, then its neighbours one unit in the last place either side
+        candidate_bits = bits if step == 0 else (bits + _u(1) if step == 1 else bits - _u(1))
+        one.view(np.uint64)[0] = candidate_bits
+        stop = _put_decided(scratch, 0, one[0], candidate_bits)
         if stop == end - start and _equal_at(scratch, 0, data, start, stop):
-            return True, candidate
+            return True, one[0]
     return False, 0.0
 
 
