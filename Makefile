@@ -16,7 +16,8 @@ start: $(BIN)/.installed
 	$(BIN)/flowtime serve --demo
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports
 
 test: lint

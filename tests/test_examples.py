@@ -29,21 +29,15 @@ def test_pipeline_retries_feed_back_one_bin_later() -> None:
     s = _series("pipeline.yaml")
     # retries[t] = 0.5 * errors[t-1]; served = MIN(requests + retries, 50); errors = 10% of served
     assert s["retries"].tolist() == pytest.approx([0, 1, 1.55, 2.0775, 1.603875, 0.58019375], rel=1e-12)
-    assert s["gateway_served"].tolist() == pytest.approx(
-        [20, 31, 41.55, 32.0775, 11.603875, 0.58019375], rel=1e-12
-    )
-    assert s["orders_in"].tolist() == pytest.approx(
-        [18, 27.9, 37.395, 28.86975, 10.4434875, 0.522174375], rel=1e-12
-    )
+    assert s["gateway_served"].tolist() == pytest.approx([20, 31, 41.55, 32.0775, 11.603875, 0.58019375], rel=1e-12)
+    assert s["orders_in"].tolist() == pytest.approx([18, 27.9, 37.395, 28.86975, 10.4434875, 0.522174375], rel=1e-12)
 
 
 def test_pipeline_backlog_builds_and_drains() -> None:
     s = _series("pipeline.yaml")
     # orders_served = MIN(in + Q[t-1], 25); Q[t] = max(0, Q[t-1] + in - served)
     assert s["orders_served"].tolist() == pytest.approx([18, 25, 25, 25, 25, 5.130411875], rel=1e-12)
-    assert s["orders_queue"].tolist() == pytest.approx(
-        [0, 2.9, 15.295, 19.16475, 4.6082375, 0], rel=1e-12, abs=1e-9
-    )
+    assert s["orders_queue"].tolist() == pytest.approx([0, 2.9, 15.295, 19.16475, 4.6082375, 0], rel=1e-12, abs=1e-9)
     assert s["billing_served"].tolist() == s["orders_served"].tolist()
 
 

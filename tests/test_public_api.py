@@ -41,8 +41,7 @@ def test_top_level_facade_resolves_every_name() -> None:
 
 def test_importing_flowtime_loads_no_heavy_layers() -> None:
     code = (
-        "import sys, flowtime; "
-        "print(sorted(m for m in sys.modules if m.startswith(('numpy', 'fastapi', 'flowtime.'))))"
+        "import sys, flowtime; print(sorted(m for m in sys.modules if m.startswith(('numpy', 'fastapi', 'flowtime.'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -16,9 +16,7 @@ def test_scenario_hash_without_caller_seed() -> None:
 
 
 def test_scenario_hash_with_caller_seed_7() -> None:
-    assert scenario_hash(EXAMPLE_TEXT, 7) == (
-        "sha256:cb10dfbb24be577d4de2bbaa5f4c1214b27509e2de12ef721b33b9136ead2bbf"
-    )
+    assert scenario_hash(EXAMPLE_TEXT, 7) == ("sha256:cb10dfbb24be577d4de2bbaa5f4c1214b27509e2de12ef721b33b9136ead2bbf")
 
 
 def test_scenario_hash_payload_is_stripped_text_seed_and_null() -> None:

@@ -37,9 +37,7 @@ def test_non_finite_doubles_are_null() -> None:
 
 def test_numpy_scalars_and_arrays() -> None:
     document = {"i": np.int64(3), "f": np.float64(1.5), "b": np.bool_(True), "a": np.array([1.0, 2.5])}
-    assert (
-        dumps_json(document) == '{\n  "i": 3,\n  "f": 1.5,\n  "b": true,\n  "a": [\n    1,\n    2.5\n  ]\n}\n'
-    )
+    assert dumps_json(document) == '{\n  "i": 3,\n  "f": 1.5,\n  "b": true,\n  "a": [\n    1,\n    2.5\n  ]\n}\n'
 
 
 def test_key_order_is_insertion_order() -> None:

@@ -78,10 +78,7 @@ def test_metadata_falls_back_to_provenance_then_defaults() -> None:
 
 
 def test_metadata_mode_forced_by_caller_and_model_mode_lowercased() -> None:
-    assert (
-        metadata(forced_mode="telemetry", provenance={"modelId": "x", "mode": "simulation"})["mode"]
-        == "telemetry"
-    )
+    assert metadata(forced_mode="telemetry", provenance={"modelId": "x", "mode": "simulation"})["mode"] == "telemetry"
     assert metadata(example_model(mode="TELEMETRY"))["mode"] == "telemetry"
 
 

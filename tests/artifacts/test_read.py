@@ -114,9 +114,7 @@ def test_unknown_series_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(NotFound) as caught:
         bundle.read_series("calls@CALLS@DEFAULT")
     assert caught.value.code == "series_not_found"
-    assert (
-        caught.value.message == "Series 'calls@CALLS@DEFAULT' not found in run 'run_deterministic_93753120'."
-    )
+    assert caught.value.message == "Series 'calls@CALLS@DEFAULT' not found in run 'run_deterministic_93753120'."
 
 
 def test_hash_mismatch_is_a_warning(tmp_path: Path) -> None:
@@ -194,9 +192,7 @@ def test_series_file_fallback_without_catalogue_entry(tmp_path: Path) -> None:
     assert bundle.find_series("../run") is None
 
 
-@pytest.mark.parametrize(
-    "path", ["../outside.csv", "/etc/passwd", "series/../../outside.csv", "..\\outside.csv"]
-)
+@pytest.mark.parametrize("path", ["../outside.csv", "/etc/passwd", "series/../../outside.csv", "..\\outside.csv"])
 def test_index_paths_leaving_the_run_are_rejected(tmp_path: Path, path: str) -> None:
     run_dir = written_run(tmp_path / "runs")
     write_text(tmp_path / "runs" / "outside.csv", "bin_index,value\n0,1\n")

@@ -72,9 +72,7 @@ def test_quoted_provenance_key_is_kept_with_warning() -> None:
     spec = normalise_spec_text(text)
     assert spec.text == text
     assert [w.code for w in spec.warnings] == ["provenance_not_stripped"]
-    assert spec.warnings[0].message == (
-        "Provenance block could not be removed from the model text; it was kept."
-    )
+    assert spec.warnings[0].message == ("Provenance block could not be removed from the model text; it was kept.")
     assert spec.warnings[0].severity == "warning"
 
 

@@ -696,9 +696,7 @@ def test_failure_while_writing_series_leaves_nothing(tmp_path: Path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_failure_while_streaming_a_long_series_leaves_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failure_while_streaming_a_long_series_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
     def failing(stream, values, **_):

@@ -16,10 +16,7 @@ Columns = list[tuple[str, list[Dependency]]]
 
 def cols(**deps: str) -> Columns:
     """Columns in keyword order; each value lists dependencies, ``~name`` marking a lagged one."""
-    return [
-        (name, [Dependency(d.lstrip("~"), d.startswith("~")) for d in spec.split()])
-        for name, spec in deps.items()
-    ]
+    return [(name, [Dependency(d.lstrip("~"), d.startswith("~")) for d in spec.split()]) for name, spec in deps.items()]
 
 
 def order(columns: Columns) -> list[list[str]]:

@@ -65,9 +65,7 @@ def _calls(sub: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
     ints = st.integers(0, 50).map(lambda k: Number(float(k), 0))
     positive = st.integers(1, 50).map(lambda k: Number(float(k), 0))
     kernels = st.one_of(
-        st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=4).map(
-            lambda v: Array(tuple(v), 0)
-        ),
+        st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=4).map(lambda v: Array(tuple(v), 0)),
         st.builds(Number, magnitudes, st.just(0)),
     )
     return st.one_of(

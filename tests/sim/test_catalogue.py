@@ -75,9 +75,7 @@ def test_extra_directory_adds_templates_in_file_name_order(tmp_path: Path, event
     assert events.of(1001)[0]["templateCount"] == 10
 
 
-def test_broken_files_are_skipped_with_event_1002_and_the_rest_still_load(
-    tmp_path: Path, events: EventLog
-) -> None:
+def test_broken_files_are_skipped_with_event_1002_and_the_rest_still_load(tmp_path: Path, events: EventLog) -> None:
     write(tmp_path, "1-yaml.yaml", "metadata: {id: broken\n")
     write(tmp_path, "2-shipped-id.yaml", with_id("http-service"))
     write(tmp_path, "3-good.yaml", with_id("good"))

@@ -171,9 +171,7 @@ def metadata_document(
         "schemaVersion": SCHEMA_VERSION,
         "templateId": template_id,
         "templateTitle": authored.get("title") or _text_of(prov, "templateTitle") or template_id,
-        "templateVersion": authored.get("version")
-        or _text_of(prov, "templateVersion")
-        or DEFAULT_TEMPLATE_VERSION,
+        "templateVersion": authored.get("version") or _text_of(prov, "templateVersion") or DEFAULT_TEMPLATE_VERSION,
         "mode": mode.strip().lower(),
         "modelHash": model_hash,
         "source": _text_of(prov, "source"),

@@ -337,9 +337,7 @@ def _int(value: Any) -> int | None:
 
 
 def _unreadable(run_id: str, relative: str) -> FlowTimeError:
-    return FlowTimeError(
-        f"Run '{run_id}' could not be read.", code="run_unreadable", location=f"{run_id}/{relative}"
-    )
+    return FlowTimeError(f"Run '{run_id}' could not be read.", code="run_unreadable", location=f"{run_id}/{relative}")
 
 
 def _escape(run_id: str, entry: BundleSeries) -> PathEscape:

@@ -101,8 +101,7 @@ def _equal(left: yaml.Node | None, right: yaml.Node | None) -> bool:
         return False
     if isinstance(left, yaml.MappingNode):
         return all(
-            _equal(lk, rk) and _equal(lv, rv)
-            for (lk, lv), (rk, rv) in zip(left.value, right.value, strict=True)
+            _equal(lk, rk) and _equal(lv, rv) for (lk, lv), (rk, rv) in zip(left.value, right.value, strict=True)
         )
     return all(_equal(li, ri) for li, ri in zip(left.value, right.value, strict=True))
 

@@ -137,25 +137,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _global(
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory (default ./data).")
-    ] = None,
-    runs_root: Annotated[
-        Path | None, typer.Option("--runs-root", help="Runs root (default: data dir).")
-    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./data).")] = None,
+    runs_root: Annotated[Path | None, typer.Option("--runs-root", help="Runs root (default: data dir).")] = None,
     telemetry_root: Annotated[
         Path | None, typer.Option("--telemetry-root", help="Telemetry root (default: <data dir>/telemetry).")
     ] = None,
-    templates_dir: Annotated[
-        Path | None, typer.Option("--templates-dir", help="Extra templates directory.")
-    ] = None,
+    templates_dir: Annotated[Path | None, typer.Option("--templates-dir", help="Extra templates directory.")] = None,
     allow_root: Annotated[
         list[Path] | None, typer.Option("--allow-root", help="Extra allowed root (repeatable).")
     ] = None,
     log_format: Annotated[str | None, typer.Option("--log-format", help="json | text")] = None,
-    log_level: Annotated[
-        str | None, typer.Option("--log-level", help="debug | info | warning | error")
-    ] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="debug | info | warning | error")] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,

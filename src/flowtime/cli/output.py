@@ -38,8 +38,7 @@ def print_problems(problems: Iterable[Problem], *, err: bool) -> None:
 _CLI_WORDING = {
     "Set output.overwrite to regenerate.": "Use --overwrite to regenerate.",
     "telemetry.captureDirectory is required for telemetry runs.": (
-        "--capture-dir is required for telemetry runs (the default mode); "
-        "use --mode simulation for a simulation run."
+        "--capture-dir is required for telemetry runs (the default mode); use --mode simulation for a simulation run."
     ),
 }
 _PER_PROBLEM = frozenset({"parameter_invalid", "template_invalid"})

@@ -98,10 +98,7 @@ _ARITY_MESSAGES: Mapping[str, str] = MappingProxyType(
         "CLAMP": "CLAMP function requires exactly 3 arguments: CLAMP(value, min, max)",
         "STEP": "STEP function requires 2 arguments: STEP(value, threshold)",
         "PULSE": "PULSE requires 1-3 arguments: PULSE(periodBins, phaseOffset?, amplitude?)",
-        **{
-            name: f"{name} function requires exactly 1 argument"
-            for name in ("FLOOR", "CEIL", "ROUND", "ABS", "SQRT")
-        },
+        **{name: f"{name} function requires exactly 1 argument" for name in ("FLOOR", "CEIL", "ROUND", "ABS", "SQRT")},
     }
 )
 
@@ -486,8 +483,7 @@ def analyse_expression(
         parsed = _parse(text, max_depth)
     except _SyntaxError as exc:
         message = (
-            f"Node {node_id}: error parsing expression '{text}': "
-            f"Parse error at position {exc.position}: {exc.detail}"
+            f"Node {node_id}: error parsing expression '{text}': Parse error at position {exc.position}: {exc.detail}"
         )
         problem = Problem("expr_parse_error", message, path=_path(path), node_id=node_id, position=exc.position)
         return None, [problem], []
@@ -523,8 +519,7 @@ def _check_calls(ast: Expr, text: str, node_id: str, path: str) -> list[Problem]
         elif isinstance(node, Call):
             found.extend(_call_problems(node, text))
             stack.extend(
-                (arg, node.name == "CONV" and index == 1)
-                for index, arg in reversed(list(enumerate(node.args)))
+                (arg, node.name == "CONV" and index == 1) for index, arg in reversed(list(enumerate(node.args)))
             )
         else:
             stack.extend((child, False) for child in reversed(_children(node)))

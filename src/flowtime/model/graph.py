@@ -94,9 +94,7 @@ def plan(columns: Sequence[tuple[str, Sequence[Dependency]]]) -> tuple[tuple[Com
     return tuple(ordered), _cycles(ids, suspects, inner_dependents, same_bin_self)
 
 
-def _kahn(
-    seeds: list[int], dependents: Mapping[int, list[int]] | list[list[int]], waiting: list[int]
-) -> list[int]:
+def _kahn(seeds: list[int], dependents: Mapping[int, list[int]] | list[list[int]], waiting: list[int]) -> list[int]:
     """Kahn's algorithm with a FIFO queue; ``waiting`` (remaining prerequisites) is consumed."""
     queue = deque(seeds)
     order: list[int] = []
@@ -128,9 +126,7 @@ def _cycles(
     problems = []
     for group in sorted(cyclic, key=lambda g: g[0]):
         names = tuple(ids[i] for i in group)
-        problems.append(
-            Problem("cycle", f"Graph has a cycle involving nodes: {', '.join(names)}", nodes=names)
-        )
+        problems.append(Problem("cycle", f"Graph has a cycle involving nodes: {', '.join(names)}", nodes=names))
     return problems
 
 

@@ -21,9 +21,7 @@ from flowtime.model.expressions import Expr
 
 FloatArray = npt.NDArray[np.float64]
 
-BIN_UNIT_MINUTES: Mapping[str, int] = MappingProxyType(
-    {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080}
-)
+BIN_UNIT_MINUTES: Mapping[str, int] = MappingProxyType({"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080})
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
