@@ -398,7 +398,7 @@ class RunStaging:
             series=series,
         )
         _write_json(self.path / layout.RUN_FILE, document)
-        _make_durable(self.path, (self.model_dir, self.path))
+        make_durable(self.path, (self.model_dir, self.path))
         if replace:
             old = self.runs_root / f"{OLD_PREFIX}{self.run_id}-{secrets.token_hex(8)}"
             os.rename(target, old)
@@ -534,8 +534,15 @@ def _find_syncfs() -> Callable[[int], int] | None:
 _syncfs = _find_syncfs()
 
 
-def _make_durable(staging: Path, directories: Sequence[Path]) -> None:
-    """Everything written under ``staging`` reaches stable storage (raises OSError when it cannot)."""
+def files_need_fsync() -> bool:
+    """Whether each staged file must be fsynced as it is written: where ``make_durable`` has no syncfs(2)."""
+    return _syncfs is None
+
+
+def make_durable(staging: Path, directories: Sequence[Path]) -> None:
+    """Everything written under ``staging`` reaches stable storage before it is renamed into place (raises
+    OSError when it cannot): one syncfs(2) of its file system on Linux; elsewhere an fsync of each of
+    ``directories``, whose files were fsynced as they were written (``files_need_fsync``)."""
     if _syncfs is None:
         for directory in directories:
             fsync_directory(directory)

@@ -1,4 +1,4 @@
-"""Staged, fsynced bundle writes committed by atomic renames with ``manifest.json`` last (§3.3–§3.4)."""
+"""Staged, durable bundle writes committed by atomic renames with ``manifest.json`` last (§3.3–§3.4)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from flowtime.artifacts import fsync_directory
+from flowtime.artifacts import files_need_fsync, fsync_directory, make_durable
 from flowtime.errors import WriteFailed
 from flowtime.model import is_inside
 from flowtime.telemetry.manifest import MANIFEST_NAME
@@ -52,7 +52,7 @@ class Staging:
         self.discard()
 
     def write(self, name: str, data: bytes | Iterable[bytes]) -> None:
-        """Write (and fsync) one file; ``data`` may be bytes or chunks."""
+        """Write one file (``data``: bytes or chunks); ``commit`` makes every staged file durable."""
         try:
             with (self.path / name).open("wb") as stream:
                 if isinstance(data, bytes | bytearray):
@@ -60,8 +60,9 @@ class Staging:
                 else:
                     for chunk in data:
                         stream.write(chunk)
-                stream.flush()
-                os.fsync(stream.fileno())
+                if files_need_fsync():
+                    stream.flush()
+                    os.fsync(stream.fileno())
         except OSError as exc:
             raise WriteFailed(f"Capture could not be written: {exc.strerror or exc} ({name}).") from exc
         self.names.append(name)
@@ -75,7 +76,7 @@ class Staging:
         files stay (an ``--overwrite`` aimed at the wrong directory cannot empty it).
         """
         try:
-            fsync_directory(self.path)
+            make_durable(self.path, [self.path])
             target.mkdir(parents=True, exist_ok=True)
             if overwrite and (target / MANIFEST_NAME).is_file():
                 kept = set(keep)
