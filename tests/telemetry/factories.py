@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -140,24 +139,3 @@ def hand_run(
 
 def csv_text(*cells: str) -> str:
     return "bin_index,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(cells))
-
-
-class EventLog(logging.Handler):
-    """Collects ``(eventId, event, level, fields)`` of every record, whatever propagation is configured."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def ids(self) -> list[int]:
-        return [r.fields["eventId"] for r in self.records]  # type: ignore[attr-defined]
-
-    def of(self, event_id: int) -> list[dict[str, Any]]:
-        return [
-            {**r.fields, "event": r.getMessage(), "level": r.levelname.lower()}  # type: ignore[attr-defined]
-            for r in self.records
-            if r.fields["eventId"] == event_id  # type: ignore[attr-defined]
-        ]

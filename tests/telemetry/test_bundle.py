@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.events import EventLog
 from tests.telemetry.factories import (
     SMALL_MODEL,
-    EventLog,
     catalogue,
     csv_text,
     hand_run,

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.telemetry.factories import MODEL_HASH, SCENARIO, EventLog, csv_text, hand_run
+from tests.events import EventLog
+from tests.telemetry.factories import MODEL_HASH, SCENARIO, csv_text, hand_run
 
 from flowtime.artifacts import sha256_bytes
 from flowtime.errors import FlowTimeError

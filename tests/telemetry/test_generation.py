@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.telemetry.factories import EventLog, hand_run, simulate
+from tests.events import EventLog
+from tests.telemetry.factories import hand_run, simulate
 
 from flowtime.artifacts import sha256_bytes
 from flowtime.errors import FlowTimeError

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.telemetry.factories import EventLog
+from tests.events import EventLog
 
 from flowtime.artifacts import file_hash, sha256_bytes
 from flowtime.errors import FlowTimeError
