@@ -106,26 +106,13 @@ def write_series_csvs(paths: Sequence[str | os.PathLike[str]], block: npt.ArrayL
         digest = hashlib.sha256(CSV_HEADER)
         digest.update(body)
         hashes.append("sha256:" + digest.hexdigest())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-        try:
-            _write_all(fd, [CSV_HEADER, body])
+        with open(path, "wb") as stream:
+            stream.write(CSV_HEADER)
+            stream.write(body)
             if fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+                stream.flush()
+                os.fsync(stream.fileno())
     return hashes
-
-
-def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:
-    """``os.writev`` until every byte is written (a write may be short)."""
-    pending = [memoryview(p).cast("B") for p in parts]
-    while pending:
-        written = os.writev(fd, pending)
-        while pending and written >= len(pending[0]):
-            written -= len(pending[0])
-            pending.pop(0)
-        if pending and written:
-            pending[0] = pending[0][written:]
 
 
 class _Encoder:
@@ -580,13 +567,13 @@ def decode_series_csv(data: bytes, bins: int) -> npt.NDArray[np.float64] | None:
     """The values of a series CSV whose rows are exactly ``0..bins-1`` in order (as FlowTime writes them),
     each read as ``float()`` reads it, from one compiled pass; None for any other text, which the general
     reader (``flowtime.model.read_series_csv``) then parses and reports on."""
-    text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     for header in (CSV_HEADER, b"t,value\n"):
-        if text.startswith(header):
+        if data.startswith(header, start):
             break
     else:
         return None
-    body = np.frombuffer(text, dtype=np.uint8, offset=len(header)).copy()
+    body = np.frombuffer(data, dtype=np.uint8, offset=start + len(header)).copy()  # writable, for numba
     values = np.empty(bins, dtype=np.float64)
     result = np.zeros(1, dtype=np.int64)
     _decode(body, values, np.empty(_ROW_BYTES, dtype=np.uint8), np.empty(1, dtype=np.float64), result)

@@ -318,13 +318,13 @@ class RunStaging:
         def write(items: Sequence[tuple[str, npt.NDArray[np.float64]]]) -> list[SeriesEntry]:
             if bins <= SHORT_SERIES_BINS:  # one compiled pass for the whole task
                 block = np.stack([values for _, values in items])
-                digests = write_series_csvs([path_of(c) for c, _ in items], block, fsync=_syncfs is None)
+                digests = write_series_csvs([path_of(c) for c, _ in items], block, fsync=files_need_fsync())
             else:  # long series stream through a bounded buffer
                 digests = []
                 for column, values in items:
                     with path_of(column).open("wb") as stream:
                         digests.append(write_series_csv(stream, values))
-                        if _syncfs is None:
+                        if files_need_fsync():
                             stream.flush()
                             os.fsync(stream.fileno())
             return [
@@ -559,7 +559,7 @@ def make_durable(staging: Path, directories: Sequence[Path]) -> None:
 def _write_file(path: Path, data: bytes) -> None:
     with path.open("wb") as stream:
         stream.write(data)
-        if _syncfs is None:
+        if files_need_fsync():
             stream.flush()
             os.fsync(stream.fileno())
 

@@ -314,12 +314,9 @@ class RunService:
 
     def _run_state(self, run_dir: Path, run_id: str) -> RunState:
         """The loaded run, cached while its files are unchanged (replacing a run renames its directory)."""
-        key = (run_id, *_signature(run_dir))
-        with self._state_lock:
-            cached = self._state_cache.get(key)
-            if cached is not None:
-                self._state_cache.move_to_end(key)
-                return cached
+        key, cached = self._cached_state(run_dir, run_id)
+        if cached is not None:
+            return cached
         state = load_run_state(run_dir, run_id, allowed_roots=self.settings.sandbox_roots)
         with self._state_lock:
             self._state_cache[key] = state
@@ -329,10 +326,17 @@ class RunService:
 
     def _cached_stored(self, run_dir: Path, run_id: str) -> StoredRun | None:
         """The run's files as its cached state read them, while unchanged (a large model is not parsed again)."""
+        cached = self._cached_state(run_dir, run_id)[1]
+        return cached.stored if cached is not None else None
+
+    def _cached_state(self, run_dir: Path, run_id: str) -> tuple[tuple[Any, ...], RunState | None]:
+        """The cache key of the run's files as they are now, and its loaded state if cached under it."""
         key = (run_id, *_signature(run_dir))
         with self._state_lock:
             cached = self._state_cache.get(key)
-        return cached.stored if cached is not None else None
+            if cached is not None:
+                self._state_cache.move_to_end(key)
+        return key, cached
 
     def _forget_state(self, run_id: str) -> None:
         with self._state_lock:
